@@ -1,0 +1,412 @@
+"""The desk's domain: workspaces and their members, articles and their immutable
+versions, claims anchored to a version by W3C selectors, their sources and reviews.
+
+Every invariant that can be stated to the database is: check constraints on a row,
+and Postgres triggers (via django-pgtrigger) for those that span tables, so that a
+write from the admin, the shell or raw SQL is held to the same rules as the app.
+Offsets are Unicode code points, which is what Postgres' char_length and substr
+count too.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Length
+
+import pgtrigger
+
+
+class Sha256Hex(models.Func):
+    """Postgres' own sha256 of a text column, as lowercase hex."""
+
+    template = "encode(sha256(convert_to(%(expressions)s, 'UTF8')), 'hex')"
+    output_field = models.CharField()
+
+
+class IsNFC(models.Func):
+    template = "(%(expressions)s IS NFC NORMALIZED)"
+    output_field = models.BooleanField()
+
+
+class Workspace(models.Model):
+    """A fact-check desk. Every other object belongs to exactly one workspace."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    # The organisation named as author of this desk's ClaimReviews.
+    publisher_name = models.CharField(max_length=200, blank=True)
+    publisher_url = models.URLField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    ANNOTATOR = "annotator", "Annotator"
+    REVIEWER = "reviewer", "Reviewer"
+    ADMIN = "admin", "Admin"
+
+
+class Membership(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.ANNOTATOR)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "workspace"], name="membership_one_per_user_and_workspace"
+            ),
+            models.CheckConstraint(
+                condition=Q(role__in=Role.values), name="membership_role_is_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role}) in {self.workspace}"
+
+
+class RatingScale(models.Model):
+    """The ordered verdict labels a workspace rates claims with."""
+
+    workspace = models.OneToOneField(
+        Workspace, on_delete=models.CASCADE, related_name="rating_scale"
+    )
+    name = models.CharField(max_length=200)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.workspace})"
+
+
+class RatingLabel(models.Model):
+    """One verdict on a scale.
+
+    `value` places ordinal labels on the scale (higher is more true) and is what
+    ClaimReview publishes as ratingValue; non-ordinal labels such as "Misleading"
+    have none. `position` is the order labels are shown in.
+    """
+
+    scale = models.ForeignKey(RatingScale, on_delete=models.CASCADE, related_name="labels")
+    name = models.CharField(max_length=60)
+    value = models.PositiveSmallIntegerField(null=True, blank=True)
+    position = models.PositiveSmallIntegerField()
+    description = models.CharField(max_length=300, blank=True)
+    color = models.CharField(max_length=7, default="#888888")
+
+    class Meta:
+        ordering = ["scale", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["scale", "name"], name="rating_label_name_unique"),
+            models.UniqueConstraint(
+                fields=["scale", "position"], name="rating_label_position_unique"
+            ),
+            models.UniqueConstraint(fields=["scale", "value"], name="rating_label_value_unique"),
+            models.CheckConstraint(
+                condition=Q(value__isnull=True) | Q(value__gte=1, value__lte=100),
+                name="rating_label_value_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(color__regex=r"^#[0-9a-fA-F]{6}$"), name="rating_label_color_is_hex"
+            ),
+            models.CheckConstraint(condition=~Q(name=""), name="rating_label_name_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Article(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="articles")
+    title = models.CharField(max_length=500)
+    url = models.URLField(max_length=2000, blank=True)
+    publisher = models.CharField(max_length=200, blank=True)
+    byline = models.CharField(max_length=300, blank=True)
+    published_on = models.DateField(null=True, blank=True)
+    language = models.CharField(max_length=20, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # The importer finds "the same article" by URL within a workspace.
+            models.UniqueConstraint(
+                fields=["workspace", "url"],
+                condition=~Q(url=""),
+                name="article_url_unique_in_workspace",
+            ),
+            models.CheckConstraint(condition=~Q(title=""), name="article_title_not_empty"),
+        ]
+        indexes = [
+            # Home page and article list: a workspace's articles, newest first.
+            models.Index(fields=["workspace", "-created_at"], name="article_ws_created_idx"),
+            # Importer: same title in a workspace means a new version of that article.
+            models.Index(fields=["workspace", "title"], name="article_ws_title_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ArticleVersion(models.Model):
+    """An immutable snapshot of an article's canonical text (NFC, \\n line ends)."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    text = models.TextField()
+    sha256 = models.CharField(max_length=64)
+    source_name = models.CharField(
+        max_length=300, blank=True, help_text="File or form the text was imported from."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["article", "number"]
+        get_latest_by = "number"
+        constraints = [
+            models.UniqueConstraint(fields=["article", "number"], name="version_number_unique"),
+            models.UniqueConstraint(fields=["article", "sha256"], name="version_text_unique"),
+            models.CheckConstraint(condition=Q(number__gte=1), name="version_number_positive"),
+            models.CheckConstraint(condition=~Q(text=""), name="version_text_not_empty"),
+            models.CheckConstraint(
+                condition=Q(sha256=Sha256Hex("text")), name="version_sha256_matches_text"
+            ),
+            models.CheckConstraint(condition=IsNFC("text"), name="version_text_is_nfc"),
+        ]
+        triggers = [
+            pgtrigger.Protect(name="version_is_immutable", operation=pgtrigger.Update),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.article} v{self.number}"
+
+
+class ClaimState(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted"
+    IN_REVIEW = "in_review", "In review"
+    APPROVED = "approved", "Approved"
+    CHANGES_REQUESTED = "changes_requested", "Changes requested"
+    REJECTED = "rejected", "Rejected"
+
+
+class AnchorStatus(models.TextChoices):
+    CREATED = "created", "Created on this version"
+    EXACT = "exact", "Re-anchored exactly"
+    FUZZY = "fuzzy", "Re-anchored fuzzily"
+    ORPHANED = "orphaned", "Orphaned"
+
+
+# Spans tables, so it is a trigger rather than a check constraint. ERRCODE 23514
+# (check_violation) makes Django raise IntegrityError, like any other constraint.
+CLAIM_ANCHOR_CHECK = """
+    SELECT v.article_id, v.text INTO version_article, version_text
+      FROM annotations_articleversion v WHERE v.id = NEW.version_id;
+    IF version_article IS DISTINCT FROM NEW.article_id THEN
+        RAISE EXCEPTION USING ERRCODE = '23514', CONSTRAINT = 'claim_version_of_article',
+            MESSAGE = 'The claim''s version does not belong to the claim''s article.';
+    END IF;
+    SELECT a.workspace_id INTO article_workspace
+      FROM annotations_article a WHERE a.id = NEW.article_id;
+    IF article_workspace IS DISTINCT FROM NEW.workspace_id THEN
+        RAISE EXCEPTION USING ERRCODE = '23514', CONSTRAINT = 'claim_article_in_workspace',
+            MESSAGE = 'The claim''s article belongs to another workspace.';
+    END IF;
+    IF NEW.end_offset > char_length(version_text)
+       OR substr(version_text, NEW.start_offset + 1, NEW.end_offset - NEW.start_offset)
+          IS DISTINCT FROM NEW.exact THEN
+        RAISE EXCEPTION USING ERRCODE = '23514', CONSTRAINT = 'claim_exact_matches_text',
+            MESSAGE = format('The quote does not match the text at %s-%s of version %s.',
+                             NEW.start_offset, NEW.end_offset, NEW.version_id);
+    END IF;
+    IF NEW.rating_id IS NOT NULL THEN
+        SELECT s.workspace_id INTO label_workspace
+          FROM annotations_ratinglabel l JOIN annotations_ratingscale s ON s.id = l.scale_id
+         WHERE l.id = NEW.rating_id;
+        IF label_workspace IS DISTINCT FROM NEW.workspace_id THEN
+            RAISE EXCEPTION USING ERRCODE = '23514', CONSTRAINT = 'claim_rating_on_workspace_scale',
+                MESSAGE = 'The rating is not on the claim''s workspace scale.';
+        END IF;
+    END IF;
+    RETURN NEW;
+"""
+
+
+class Claim(models.Model):
+    """A span of one article version, marked as a claim and rated.
+
+    The span is a W3C TextQuoteSelector (exact, prefix, suffix) plus a
+    TextPositionSelector (start_offset, end_offset) in code points of `version.text`.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="claims")
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="claims")
+    version = models.ForeignKey(ArticleVersion, on_delete=models.RESTRICT, related_name="claims")
+    exact = models.TextField()
+    prefix = models.CharField(max_length=32, blank=True)
+    suffix = models.CharField(max_length=32, blank=True)
+    start_offset = models.PositiveIntegerField()
+    end_offset = models.PositiveIntegerField()
+    anchor_status = models.CharField(
+        max_length=12, choices=AnchorStatus.choices, default=AnchorStatus.CREATED
+    )
+    anchor_score = models.FloatField(null=True, blank=True)
+
+    claim_reviewed = models.CharField(
+        "restatement",
+        max_length=300,
+        blank=True,
+        help_text="The claim in a neutral sentence; under 75 characters reads best in search results.",
+    )
+    claimant = models.CharField(max_length=200, blank=True)
+    claim_date = models.DateField(null=True, blank=True)
+    rating = models.ForeignKey(
+        RatingLabel, null=True, blank=True, on_delete=models.PROTECT, related_name="claims"
+    )
+    rationale = models.TextField(blank=True)
+    state = models.CharField(max_length=20, choices=ClaimState.choices, default=ClaimState.DRAFT)
+    # Optimistic concurrency: every write increments it and must name the one it read.
+    revision = models.PositiveIntegerField(default=1)
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="claims_created"
+    )
+    last_edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="claims_edited"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["article", "start_offset", "end_offset", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(start_offset__lt=F("end_offset")), name="claim_start_before_end"
+            ),
+            models.CheckConstraint(
+                condition=Q(end_offset=F("start_offset") + Length("exact")),
+                name="claim_exact_length_matches_offsets",
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=ClaimState.values), name="claim_state_is_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(anchor_status__in=AnchorStatus.values), name="claim_anchor_status_is_known"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(anchor_status=AnchorStatus.FUZZY, anchor_score__gte=0, anchor_score__lte=1)
+                    | (~Q(anchor_status=AnchorStatus.FUZZY) & Q(anchor_score__isnull=True))
+                ),
+                name="claim_fuzzy_anchor_has_score",
+            ),
+            models.CheckConstraint(condition=Q(revision__gte=1), name="claim_revision_positive"),
+        ]
+        indexes = [
+            # Article reader: an article's claims in text order.
+            models.Index(fields=["article", "start_offset"], name="claim_article_start_idx"),
+            # Reviewer queue and per-state counts: a workspace's claims by state, oldest first.
+            models.Index(fields=["workspace", "state", "updated_at"], name="claim_ws_state_idx"),
+            # "My claims": an author's claims by state.
+            models.Index(fields=["created_by", "state"], name="claim_author_state_idx"),
+        ]
+        triggers = [
+            pgtrigger.Trigger(
+                name="claim_anchor_is_consistent",
+                operation=pgtrigger.Insert | pgtrigger.Update,
+                when=pgtrigger.Before,
+                declare=[
+                    ("version_article", "bigint"),
+                    ("version_text", "text"),
+                    ("article_workspace", "bigint"),
+                    ("label_workspace", "bigint"),
+                ],
+                func=CLAIM_ANCHOR_CHECK,
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.claim_reviewed or self.exact[:80]
+
+
+class Stance(models.TextChoices):
+    SUPPORTS = "supports", "Supports the claim"
+    REFUTES = "refutes", "Refutes the claim"
+    CONTEXT = "context", "Gives context"
+
+
+class Source(models.Model):
+    """Evidence for a claim's verdict."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="sources")
+    url = models.URLField(max_length=2000)
+    title = models.CharField(max_length=500, blank=True)
+    publisher = models.CharField(max_length=200, blank=True)
+    quote = models.TextField(blank=True)
+    stance = models.CharField(max_length=10, choices=Stance.choices, default=Stance.CONTEXT)
+    accessed_on = models.DateField(null=True, blank=True)
+    archive_url = models.URLField(max_length=2000, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["claim", "id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(url=""), name="source_url_not_empty"),
+            models.CheckConstraint(
+                condition=Q(stance__in=Stance.values), name="source_stance_is_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title or self.url
+
+
+class Decision(models.TextChoices):
+    APPROVE = "approve", "Approve"
+    REQUEST_CHANGES = "request_changes", "Request changes"
+    REJECT = "reject", "Reject"
+
+
+class Review(models.Model):
+    """A reviewer's decision on one revision of a claim."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="reviews")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews"
+    )
+    decision = models.CharField(max_length=20, choices=Decision.choices)
+    comment = models.TextField(blank=True)
+    claim_revision = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["claim", "created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(decision__in=Decision.values), name="review_decision_is_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(decision=Decision.APPROVE) | Q(comment__regex=r"\S"),
+                name="review_comment_required_unless_approved",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_decision_display()} by {self.reviewer} on claim {self.claim_id}"

@@ -1,0 +1,45 @@
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from annotations.models import Membership, RatingLabel, RatingScale, Role, Workspace
+
+# (name, value on the ordinal scale or None, colour, description)
+DEFAULT_SCALE = [
+    ("True", 5, "#1a7f37", "Accurate, with nothing significant missing."),
+    ("Mostly true", 4, "#4c9a2a", "Accurate, but needs clarification or more information."),
+    ("Half true", 3, "#b08800", "Partially accurate; leaves out important details."),
+    ("Mostly false", 2, "#d1600f", "Contains an element of truth but ignores critical facts."),
+    ("False", 1, "#cf222e", "Not accurate."),
+    ("Misleading", None, "#8250df", "Accurate facts arranged to give a false impression."),
+    ("Unverifiable", None, "#6e7781", "Cannot be proved or disproved with available evidence."),
+]
+
+
+@transaction.atomic
+def workspace_create(
+    *, name: str, slug: str, creator: AbstractBaseUser | None = None, publisher_name: str = ""
+) -> Workspace:
+    """A new desk with the default rating scale; its creator becomes its admin."""
+    workspace = Workspace(name=name, slug=slug, publisher_name=publisher_name or name)
+    workspace.full_clean()
+    workspace.save()
+    scale = RatingScale.objects.create(workspace=workspace, name="Default scale")
+    RatingLabel.objects.bulk_create(
+        RatingLabel(scale=scale, name=n, value=v, position=i, color=c, description=d)
+        for i, (n, v, c, d) in enumerate(DEFAULT_SCALE, start=1)
+    )
+    if creator is not None:
+        membership_set(workspace=workspace, user=creator, role=Role.ADMIN)
+    return workspace
+
+
+def membership_set(*, workspace: Workspace, user: AbstractBaseUser, role: str) -> Membership:
+    if role not in Role.values:
+        raise ValidationError(
+            {"role": f"{role!r} is not a role; choose one of {', '.join(Role.values)}."}
+        )
+    membership, _ = Membership.objects.update_or_create(
+        workspace=workspace, user=user, defaults={"role": role}
+    )
+    return membership
