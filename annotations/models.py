@@ -11,7 +11,6 @@ count too.
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.functions import Length
 
 import pgtrigger
 
@@ -297,10 +296,6 @@ class Claim(models.Model):
                 condition=Q(start_offset__lt=F("end_offset")), name="claim_start_before_end"
             ),
             models.CheckConstraint(
-                condition=Q(end_offset=F("start_offset") + Length("exact")),
-                name="claim_exact_length_matches_offsets",
-            ),
-            models.CheckConstraint(
                 condition=Q(state__in=ClaimState.values), name="claim_state_is_known"
             ),
             models.CheckConstraint(
@@ -308,7 +303,12 @@ class Claim(models.Model):
             ),
             models.CheckConstraint(
                 condition=(
-                    Q(anchor_status=AnchorStatus.FUZZY, anchor_score__gte=0, anchor_score__lte=1)
+                    Q(
+                        anchor_status=AnchorStatus.FUZZY,
+                        anchor_score__isnull=False,
+                        anchor_score__gte=0,
+                        anchor_score__lte=1,
+                    )
                     | (~Q(anchor_status=AnchorStatus.FUZZY) & Q(anchor_score__isnull=True))
                 ),
                 name="claim_fuzzy_anchor_has_score",

@@ -1,0 +1,166 @@
+"""Shared fixtures. The same three people everywhere: alice owns the data, bob is her
+teammate, charlie is an outsider with a desk of his own."""
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+# Playwright's sync API keeps an event loop on the main thread; Django would
+# otherwise refuse ORM calls made from a test while a browser is open.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def make_user(django_user_model):
+    def make(username: str, **extra):
+        user = django_user_model.objects.create_user(
+            username=username, password=f"{username}-password", email=f"{username}@example.org", **extra
+        )
+        return user
+
+    return make
+
+
+@pytest.fixture
+def alice(make_user):
+    return make_user("alice", first_name="Alice")
+
+
+@pytest.fixture
+def bob(make_user):
+    return make_user("bob", first_name="Bob")
+
+
+@pytest.fixture
+def charlie(make_user):
+    return make_user("charlie", first_name="Charlie")
+
+
+@pytest.fixture
+def desk(alice, bob):
+    """Alice's desk: alice annotates, bob reviews."""
+    from annotations.models import Role
+    from annotations.services.workspaces import membership_set, workspace_create
+
+    workspace = workspace_create(name="Alice's desk", slug="alice-desk")
+    membership_set(workspace=workspace, user=alice, role=Role.ANNOTATOR)
+    membership_set(workspace=workspace, user=bob, role=Role.REVIEWER)
+    return workspace
+
+
+@pytest.fixture
+def other_desk(charlie):
+    from annotations.models import Role
+    from annotations.services.workspaces import membership_set, workspace_create
+
+    workspace = workspace_create(name="Charlie's desk", slug="charlie-desk")
+    membership_set(workspace=workspace, user=charlie, role=Role.ADMIN)
+    return workspace
+
+
+@pytest.fixture
+def article(desk, alice):
+    from annotations.services.articles import article_import
+
+    text = (ROOT / "fixtures" / "articles" / "001_c037270258430dbe.txt").read_text()
+    return article_import(workspace=desk, text=text, actor=alice).article
+
+
+def database_url() -> str:
+    from django.db import connection
+
+    s = connection.settings_dict
+    auth = quote(s["USER"] or "postgres")
+    if s.get("PASSWORD"):
+        auth += ":" + quote(s["PASSWORD"])
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+class WorkerProcess:
+    """A real `celery worker` in a subprocess, on the test Redis and the test database."""
+
+    def __init__(self, log_path: Path):
+        self.name = f"test-{uuid.uuid4().hex[:8]}@localhost"
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 60) -> None:
+        from factcheck.celery import app
+
+        env = os.environ | {"DJANGO_SETTINGS_MODULE": "tests.settings", "DATABASE_URL": database_url()}
+        self.process = subprocess.Popen(
+            [
+                sys.executable, "-m", "celery", "-A", "factcheck", "worker",
+                "--pool", "solo", "--hostname", self.name, "--loglevel", "INFO",
+                "--without-gossip", "--without-mingle",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log_path.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"The Celery worker exited at start; see {self.log_path}.")
+            if app.control.ping(destination=[self.name], timeout=0.5):
+                return
+        raise RuntimeError(f"The Celery worker did not answer within {timeout}s; see {self.log_path}.")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
+    from factcheck.celery import app
+
+    app.control.purge()
+    worker = WorkerProcess(tmp_path_factory.mktemp("celery") / "worker.log")
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"The browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium).")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    tab.set_default_timeout(10_000)
+    yield tab
+    context.close()
