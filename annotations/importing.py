@@ -2,7 +2,7 @@
 
 Canonical text is what claims are anchored to, so it is decided once, here:
 NFC-normalised, \\n line ends, no byte-order mark, no trailing spaces on a line,
-no blank lines at either end.
+no white space at either end.
 """
 
 import hashlib
@@ -36,7 +36,7 @@ class ParsedArticle:
 def canonical_text(raw: str) -> str:
     text = unicodedata.normalize("NFC", raw.replace("\ufeff", ""))
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return "\n".join(line.rstrip() for line in text.split("\n")).strip("\n")
+    return "\n".join(line.rstrip() for line in text.split("\n")).strip()
 
 
 def text_sha256(text: str) -> str:
