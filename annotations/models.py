@@ -207,6 +207,7 @@ class AnchorStatus(models.TextChoices):
     EXACT = "exact", "Re-anchored exactly"
     FUZZY = "fuzzy", "Re-anchored fuzzily"
     ORPHANED = "orphaned", "Orphaned"
+    REATTACHED = "reattached", "Re-attached by hand"
 
 
 # Spans tables, so it is a trigger rather than a check constraint. ERRCODE 23514

@@ -1,11 +1,15 @@
 """Every access rule of the desk, as named predicates (django-rules).
 
-Views and the API ask these; nothing else decides who may do what.
+Views, services and the API ask these; nothing else decides who may do what.
+Objects of a workspace the user is not a member of are reported as missing (404).
 """
 
 import rules
 
-from annotations.models import Membership, Workspace
+from annotations.errors import PermissionDenied
+from annotations.models import Claim, ClaimState, Membership, Role, Workspace
+
+EDITABLE_STATES = {ClaimState.DRAFT, ClaimState.CHANGES_REQUESTED}
 
 
 def membership_of(user, workspace: Workspace) -> Membership | None:
@@ -24,4 +28,61 @@ def is_workspace_member(user, workspace: Workspace) -> bool:
     return membership_of(user, workspace) is not None
 
 
+@rules.predicate
+def is_workspace_admin(user, workspace: Workspace) -> bool:
+    membership = membership_of(user, workspace)
+    return membership is not None and membership.role == Role.ADMIN
+
+
+@rules.predicate
+def is_claim_author(user, claim: Claim) -> bool:
+    return claim.created_by_id == user.pk
+
+
+@rules.predicate
+def is_admin_of_claim_workspace(user, claim: Claim) -> bool:
+    membership = membership_of(user, claim.workspace)
+    return membership is not None and membership.role == Role.ADMIN
+
+
+@rules.predicate
+def is_member_of_claim_workspace(user, claim: Claim) -> bool:
+    return membership_of(user, claim.workspace) is not None
+
+
+@rules.predicate
+def claim_is_editable(user, claim: Claim) -> bool:
+    return claim.state in EDITABLE_STATES
+
+
+@rules.predicate
+def claim_is_draft(user, claim: Claim) -> bool:
+    return claim.state == ClaimState.DRAFT
+
+
 rules.add_perm("annotations.view_workspace", is_workspace_member)
+rules.add_perm("annotations.add_article", is_workspace_member)
+rules.add_perm("annotations.add_claim", is_workspace_member)
+rules.add_perm("annotations.view_claim", is_member_of_claim_workspace)
+rules.add_perm(
+    "annotations.change_claim", is_member_of_claim_workspace & is_claim_author & claim_is_editable
+)
+rules.add_perm(
+    "annotations.delete_claim", is_member_of_claim_workspace & is_claim_author & claim_is_draft
+)
+# Re-attaching an orphan is fixing the desk's data, not changing the verdict: the
+# author, or an admin of the workspace.
+rules.add_perm(
+    "annotations.reattach_claim",
+    is_member_of_claim_workspace & (is_claim_author | is_admin_of_claim_workspace),
+)
+
+
+def can(user, perm: str, obj) -> bool:
+    """The desk's own rules only: being a Django superuser grants nothing inside a desk."""
+    return rules.has_perm(perm, user, obj)
+
+
+def require(user, perm: str, obj, message: str) -> None:
+    if not can(user, perm, obj):
+        raise PermissionDenied(message)

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "pgtrigger",
     "django_celery_beat",
     "rest_framework",
+    "rules",
     "annotations",
 ]
 

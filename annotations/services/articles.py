@@ -9,6 +9,7 @@ from django.db.models import Max
 
 from annotations.importing import MAX_TITLE_CHARS, canonical_text, text_sha256, title_from_text
 from annotations.models import Article, ArticleVersion, Workspace
+from annotations.services.claims import article_reanchor_claims
 
 ImportOutcome = Literal["created", "new_version", "unchanged"]
 
@@ -90,4 +91,6 @@ def article_import(
         source_name=source_name[:300],
         created_by=actor,
     )
+    if outcome == "new_version":
+        article_reanchor_claims(article=article, version=version)
     return ImportResult(article, version, outcome)

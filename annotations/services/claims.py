@@ -1,0 +1,212 @@
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from annotations.anchoring import Selectors, reanchor, selectors_for, trim_span
+from annotations.errors import ConflictError
+from annotations.models import AnchorStatus, Article, ArticleVersion, Claim, Source
+from annotations.permissions import require
+
+CLAIM_FIELDS = ("claim_reviewed", "claimant", "claim_date", "rating", "rationale")
+SOURCE_FIELDS = ("url", "title", "publisher", "quote", "stance", "accessed_on", "archive_url")
+
+
+def _selectors_from_request(
+    *, text: str, exact: str, start: int, end: int, prefix: str | None, suffix: str | None
+) -> Selectors:
+    """Check the browser's selectors against the text; trim white space at both ends."""
+    if not isinstance(start, int) or not isinstance(end, int) or isinstance(start, bool):
+        raise ValidationError({"start": "start and end must be whole numbers of code points."})
+    if not 0 <= start < end <= len(text):
+        raise ValidationError(
+            {"start": f"The span {start}-{end} is not inside the text (0-{len(text)})."}
+        )
+    if text[start:end] != exact:
+        raise ValidationError(
+            {"exact": f"The quote does not match the article text at {start}-{end}; "
+                      "reload the article and select the text again."}
+        )
+    context = selectors_for(text, start, end)
+    if prefix is not None and prefix != context.prefix:
+        raise ValidationError({"prefix": "The prefix does not match the text before the quote."})
+    if suffix is not None and suffix != context.suffix:
+        raise ValidationError({"suffix": "The suffix does not match the text after the quote."})
+    start, end = trim_span(text, start, end)
+    if start >= end:
+        raise ValidationError({"exact": "The selection is only white space."})
+    selectors = selectors_for(text, start, end)
+    return selectors
+
+
+@transaction.atomic
+def claim_create(
+    *,
+    actor: AbstractBaseUser,
+    article: Article,
+    version: ArticleVersion,
+    exact: str,
+    start: int,
+    end: int,
+    prefix: str | None = None,
+    suffix: str | None = None,
+) -> Claim:
+    """Mark a span of the article's current version as a draft claim."""
+    require(actor, "annotations.add_claim", article.workspace, "Only members of this desk can mark claims.")
+    if version.article_id != article.pk:
+        raise ValidationError({"version": "That version belongs to another article."})
+    latest = article.versions.order_by("-number").values_list("pk", flat=True).first()
+    if version.pk != latest:
+        raise ValidationError(
+            {"version": "The article has a newer version; reload it and select the text again."}
+        )
+    selectors = _selectors_from_request(
+        text=version.text, exact=exact, start=start, end=end, prefix=prefix, suffix=suffix
+    )
+    return Claim.objects.create(
+        workspace=article.workspace,
+        article=article,
+        version=version,
+        exact=selectors.exact,
+        prefix=selectors.prefix,
+        suffix=selectors.suffix,
+        start_offset=selectors.start,
+        end_offset=selectors.end,
+        created_by=actor,
+        last_edited_by=actor,
+    )
+
+
+def _claim_bump(*, claim: Claim, actor: AbstractBaseUser, revision: int, **changes) -> None:
+    """Compare-and-set on the revision: exactly one of two concurrent writers wins."""
+    updated = Claim.objects.filter(pk=claim.pk, revision=revision).update(
+        revision=F("revision") + 1, last_edited_by=actor, updated_at=timezone.now(), **changes
+    )
+    if updated != 1:
+        raise ConflictError(
+            "Someone else changed this claim since you opened it. Your changes were not "
+            "saved; copy them, reload the claim and apply them again."
+        )
+    claim.refresh_from_db()
+
+
+@dataclass
+class SourceChange:
+    """One row of the sources part of the editor: new (pk None), changed, or deleted."""
+
+    pk: int | None
+    fields: dict
+    delete: bool = False
+
+
+@transaction.atomic
+def claim_update(
+    *,
+    claim: Claim,
+    actor: AbstractBaseUser,
+    revision: int,
+    fields: dict,
+    sources: list[SourceChange] = (),
+) -> Claim:
+    """Save the editor: the claim's fields and its sources, all or nothing."""
+    require(
+        actor, "annotations.change_claim", claim,
+        "Only the author can edit a claim, and only while it is a draft or has changes requested.",
+    )
+    unknown = set(fields) - set(CLAIM_FIELDS)
+    if unknown:
+        raise ValidationError({sorted(unknown)[0]: "This field cannot be changed here."})
+    rating = fields.get("rating")
+    if rating is not None and rating.scale.workspace_id != claim.workspace_id:
+        raise ValidationError({"rating": "Choose a rating from this desk's scale."})
+    _claim_bump(claim=claim, actor=actor, revision=revision, **fields)
+
+    existing = {s.pk: s for s in claim.sources.all()}
+    for change in sources:
+        if change.pk is not None and change.pk not in existing:
+            raise ValidationError({"sources": "A source in the form does not belong to this claim."})
+        if change.delete:
+            if change.pk is not None:
+                existing[change.pk].delete()
+            continue
+        source = existing.get(change.pk) or Source(claim=claim, created_by=actor)
+        for name in SOURCE_FIELDS:
+            if name in change.fields:
+                setattr(source, name, change.fields[name])
+        source.full_clean(exclude=["claim", "created_by"])
+        source.save()
+    return claim
+
+
+@transaction.atomic
+def claim_delete(*, claim: Claim, actor: AbstractBaseUser, revision: int) -> None:
+    require(actor, "annotations.delete_claim", claim, "Only the author can delete a claim, and only while it is a draft.")
+    deleted, _ = Claim.objects.filter(pk=claim.pk, revision=revision).delete()
+    if not deleted:
+        raise ConflictError("Someone else changed this claim since you opened it; nothing was deleted.")
+
+
+@transaction.atomic
+def claim_reattach(
+    *,
+    claim: Claim,
+    actor: AbstractBaseUser,
+    revision: int,
+    exact: str,
+    start: int,
+    end: int,
+) -> Claim:
+    """Anchor an orphaned claim to a span of its article's current version, by hand."""
+    require(actor, "annotations.reattach_claim", claim, "Only the author or a desk admin can re-attach a claim.")
+    if claim.anchor_status != AnchorStatus.ORPHANED:
+        raise ValidationError({"claim": "Only an orphaned claim can be re-attached."})
+    version = claim.article.versions.order_by("-number").first()
+    selectors = _selectors_from_request(
+        text=version.text, exact=exact, start=start, end=end, prefix=None, suffix=None
+    )
+    _claim_bump(
+        claim=claim, actor=actor, revision=revision,
+        version=version, exact=selectors.exact, prefix=selectors.prefix, suffix=selectors.suffix,
+        start_offset=selectors.start, end_offset=selectors.end,
+        anchor_status=AnchorStatus.REATTACHED, anchor_score=None,
+    )
+    return claim
+
+
+def article_reanchor_claims(*, article: Article, version: ArticleVersion) -> dict[str, int]:
+    """Move every claim of the article onto `version`, recording how each one moved.
+
+    Runs inside the import's transaction. Orphans keep their old, still valid anchor.
+    Re-anchoring is not an edit: it does not bump the revision a person is editing.
+    """
+    counts = {"exact": 0, "fuzzy": 0, "orphaned": 0}
+    claims = (
+        Claim.objects.select_for_update()
+        .filter(article=article)
+        .exclude(version=version)
+        .select_related("version")
+    )
+    for claim in claims:
+        old = Selectors(claim.exact, claim.prefix, claim.suffix, claim.start_offset, claim.end_offset)
+        anchor = reanchor(claim.version.text, version.text, old)
+        counts[anchor.status] += 1
+        if anchor.selectors is None:
+            Claim.objects.filter(pk=claim.pk).update(
+                anchor_status=AnchorStatus.ORPHANED, anchor_score=None
+            )
+            continue
+        new = anchor.selectors
+        Claim.objects.filter(pk=claim.pk).update(
+            version=version,
+            exact=new.exact,
+            prefix=new.prefix,
+            suffix=new.suffix,
+            start_offset=new.start,
+            end_offset=new.end,
+            anchor_status=anchor.status,
+            anchor_score=anchor.score,
+        )
+    return counts
