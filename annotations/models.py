@@ -9,6 +9,8 @@ count too.
 """
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector
 from django.db import models
 from django.db.models import F, Q
 
@@ -151,6 +153,10 @@ class Article(models.Model):
             models.Index(fields=["workspace", "-created_at"], name="article_ws_created_idx"),
             # Importer: same title in a workspace means a new version of that article.
             models.Index(fields=["workspace", "title"], name="article_ws_title_idx"),
+            # Articles page: full-text search over titles (selectors.article_search).
+            GinIndex(SearchVector("title", config="english"), name="article_title_search_idx"),
+            # Articles page: the publisher filter.
+            models.Index(fields=["workspace", "publisher"], name="article_ws_publisher_idx"),
         ]
 
     def __str__(self) -> str:
@@ -184,6 +190,12 @@ class ArticleVersion(models.Model):
                 condition=Q(sha256=Sha256Hex("text")), name="version_sha256_matches_text"
             ),
             models.CheckConstraint(condition=IsNFC("text"), name="version_text_is_nfc"),
+        ]
+        indexes = [
+            # Articles page: full-text search over the current text (selectors.article_search).
+            GinIndex(
+                SearchVector("text", config="english"), name="version_text_search_idx"
+            ),
         ]
         triggers = [
             pgtrigger.Protect(name="version_is_immutable", operation=pgtrigger.Update),

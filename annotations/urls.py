@@ -8,9 +8,11 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
-    path(
-        "w/<slug:workspace_slug>/articles/<int:article_id>/",
-        views.article_detail,
-        name="article_detail",
-    ),
+    path("w/<slug:workspace_slug>/articles/", views.article_list, name="article_list"),
+    path("w/<slug:workspace_slug>/articles/new/", views.article_add, name="article_add"),
+    path("w/<slug:workspace_slug>/articles/<int:article_id>/", views.article_detail, name="article_detail"),
+    path("w/<slug:workspace_slug>/articles/<int:article_id>/claims/", views.claim_create_view, name="claim_create"),
+    path("w/<slug:workspace_slug>/claims/<int:claim_id>/", views.claim_edit, name="claim_edit"),
+    path("w/<slug:workspace_slug>/claims/<int:claim_id>/delete/", views.claim_delete_view, name="claim_delete"),
+    path("w/<slug:workspace_slug>/claims/<int:claim_id>/reattach/", views.claim_reattach_view, name="claim_reattach"),
 ]

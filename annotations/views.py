@@ -1,13 +1,31 @@
+import json
+
 from django import forms
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 from django.http import Http404, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from annotations import health, selectors, throttle
+from annotations.errors import ConflictError, PermissionDenied
+from annotations.forms import ArticleAddForm, ArticleFilterForm, ClaimForm, SourceFormSet
+from annotations.importing import ArticleFileError, parse_upload
+from annotations.models import ArticleVersion, Source
+from annotations.permissions import can
+from annotations.services.articles import article_import
+from annotations.services.claims import (
+    SourceChange,
+    claim_create,
+    claim_delete,
+    claim_reattach,
+    claim_update,
+)
 
 
 class ThrottledAuthenticationForm(AuthenticationForm):
@@ -35,6 +53,47 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
+def _workspace_or_404(request, slug):
+    workspace = selectors.workspace_get_for_user(user=request.user, slug=slug)
+    if workspace is None:
+        raise Http404("No such desk among yours.")
+    return workspace
+
+
+def _article_or_404(request, slug, article_id):
+    article = selectors.article_get_for_user(user=request.user, workspace_slug=slug, article_id=article_id)
+    if article is None:
+        raise Http404("No such article in your desks.")
+    return article
+
+
+def _claim_or_404(request, slug, claim_id):
+    claim = selectors.claim_get_for_user(user=request.user, workspace_slug=slug, claim_id=claim_id)
+    if claim is None:
+        raise Http404("No such claim in your desks.")
+    return claim
+
+
+def _json_error(status: int, message: str, fields: dict | None = None) -> JsonResponse:
+    return JsonResponse({"error": message, "fields": fields or {}}, status=status)
+
+
+def _validation_error_json(exc: ValidationError) -> JsonResponse:
+    fields = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+    first = next(iter(fields.values()))[0]
+    return _json_error(400, first, fields)
+
+
+def _read_json(request) -> dict:
+    try:
+        body = json.loads(request.body or b"{}")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ValidationError({"body": "The request body is not valid JSON."}) from None
+    if not isinstance(body, dict):
+        raise ValidationError({"body": "The request body must be a JSON object."})
+    return body
+
+
 @login_required
 def home(request):
     workspaces = selectors.workspace_list_for_user(user=request.user)
@@ -42,16 +101,177 @@ def home(request):
 
 
 @login_required
-def article_detail(request, workspace_slug: str, article_id: int):
-    article = selectors.article_get_for_user(
-        user=request.user, workspace_slug=workspace_slug, article_id=article_id
-    )
-    if article is None:
-        raise Http404("No such article in your workspaces.")
-    version = selectors.article_latest_version(article=article)
+def article_list(request, workspace_slug: str):
+    workspace = _workspace_or_404(request, workspace_slug)
+    form = ArticleFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    articles = selectors.article_search(workspace=workspace, **{k: v for k, v in filters.items() if v})
     return render(
-        request, "annotations/article_detail.html", {"article": article, "version": version}
+        request,
+        "annotations/article_list.html",
+        {
+            "workspace": workspace,
+            "form": form,
+            "articles": articles,
+            "publishers": selectors.article_publishers(workspace=workspace),
+        },
     )
+
+
+@login_required
+def article_add(request, workspace_slug: str):
+    workspace = _workspace_or_404(request, workspace_slug)
+    form = ArticleAddForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if data["file"]:
+                parsed = parse_upload(data["file"].name, data["file"].read())
+                text, title = parsed.text, data["title"] or parsed.title
+                url, publisher = data["url"] or parsed.url, data["publisher"] or parsed.publisher
+                source_name = parsed.source_name
+            else:
+                text, title, url, publisher = data["text"], data["title"], data["url"], data["publisher"]
+                source_name = "pasted text"
+            result = article_import(
+                workspace=workspace, text=text, title=title, url=url, publisher=publisher,
+                source_name=source_name, actor=request.user,
+            )
+        except ArticleFileError as exc:
+            form.add_error("file", f"This file cannot be imported: {exc}.")
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            message = {
+                "created": "The article was added.",
+                "new_version": f"The article already existed; this text is its version {result.version.number}, and its claims were re-anchored.",
+                "unchanged": "This exact text is already in the desk; nothing changed.",
+            }[result.outcome]
+            messages.success(request, message)
+            return redirect("article_detail", workspace.slug, result.article.pk)
+    return render(request, "annotations/article_add.html", {"workspace": workspace, "form": form})
+
+
+@login_required
+def article_detail(request, workspace_slug: str, article_id: int):
+    article = _article_or_404(request, workspace_slug, article_id)
+    reader = selectors.article_reader(article=article)
+    return render(
+        request, "annotations/article_detail.html", {"article": article, "reader": reader}
+    )
+
+
+@login_required
+@require_POST
+def claim_create_view(request, workspace_slug: str, article_id: int):
+    article = _article_or_404(request, workspace_slug, article_id)
+    try:
+        body = _read_json(request)
+        version = ArticleVersion.objects.filter(article=article, pk=body.get("version")).first()
+        if version is None:
+            raise ValidationError({"version": "Name the version of this article you selected in."})
+        claim = claim_create(
+            actor=request.user, article=article, version=version,
+            exact=body.get("exact"), start=body.get("start"), end=body.get("end"),
+            prefix=body.get("prefix"), suffix=body.get("suffix"),
+        )
+    except ValidationError as exc:
+        return _validation_error_json(exc)
+    except PermissionDenied as exc:
+        return _json_error(403, str(exc))
+    edit_url = reverse("claim_edit", args=[workspace_slug, claim.pk])
+    return JsonResponse(
+        {"id": claim.pk, "exact": claim.exact, "start": claim.start_offset, "end": claim.end_offset, "edit_url": edit_url},
+        status=201,
+    )
+
+
+@login_required
+@require_POST
+def claim_reattach_view(request, workspace_slug: str, claim_id: int):
+    claim = _claim_or_404(request, workspace_slug, claim_id)
+    try:
+        body = _read_json(request)
+        claim_reattach(
+            claim=claim, actor=request.user, revision=body.get("revision"),
+            exact=body.get("exact"), start=body.get("start"), end=body.get("end"),
+        )
+    except ValidationError as exc:
+        return _validation_error_json(exc)
+    except PermissionDenied as exc:
+        return _json_error(403, str(exc))
+    except ConflictError as exc:
+        return _json_error(409, str(exc))
+    return JsonResponse({"id": claim.pk, "start": claim.start_offset, "end": claim.end_offset})
+
+
+def _source_changes(formset) -> list[SourceChange]:
+    """The rows of the sources formset a person actually touched."""
+    changes = []
+    for form in formset.forms:
+        deleting = bool(form.cleaned_data.get("DELETE"))
+        if deleting and form.instance.pk:
+            changes.append(SourceChange(pk=form.instance.pk, fields={}, delete=True))
+        elif form.has_changed() and not deleting:
+            fields = {name: form.cleaned_data.get(name) for name in form.Meta.fields}
+            changes.append(SourceChange(pk=form.instance.pk, fields=fields))
+    return changes
+
+
+@login_required
+def claim_edit(request, workspace_slug: str, claim_id: int):
+    claim = _claim_or_404(request, workspace_slug, claim_id)
+    editable = can(request.user, "annotations.change_claim", claim)
+    sources = Source.objects.filter(claim=claim).order_by("id")
+    form = ClaimForm(request.POST or None, instance=claim, workspace=claim.workspace, initial={"revision": claim.revision})
+    formset = SourceFormSet(request.POST or None, queryset=sources, prefix="sources")
+    if request.method == "POST":
+        if not editable:
+            raise Http404("This claim cannot be edited by you.")
+        if form.is_valid() and formset.is_valid():
+            fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
+            try:
+                claim_update(
+                    claim=claim, actor=request.user, revision=form.cleaned_data["revision"],
+                    fields=fields, sources=_source_changes(formset),
+                )
+            except ConflictError as exc:
+                messages.error(request, str(exc))
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                messages.success(request, "Claim saved.")
+                return redirect(reverse("article_detail", args=[workspace_slug, claim.article_id]) + f"#claim-{claim.pk}")
+    return render(
+        request,
+        "annotations/claim_edit.html",
+        {
+            "claim": claim,
+            "form": form,
+            "formset": formset,
+            "editable": editable,
+            "deletable": can(request.user, "annotations.delete_claim", claim),
+            "sources": sources,
+        },
+    )
+
+
+@login_required
+@require_POST
+def claim_delete_view(request, workspace_slug: str, claim_id: int):
+    claim = _claim_or_404(request, workspace_slug, claim_id)
+    try:
+        claim_delete(claim=claim, actor=request.user, revision=int(request.POST.get("revision", 0)))
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+        return redirect("claim_edit", workspace_slug, claim.pk)
+    except (ConflictError, ValueError) as exc:
+        messages.error(request, str(exc) if isinstance(exc, ConflictError) else "The form was incomplete; reload and try again.")
+        return redirect("claim_edit", workspace_slug, claim.pk)
+    messages.success(request, "Claim deleted.")
+    return redirect("article_detail", workspace_slug, claim.article_id)
 
 
 @never_cache

@@ -87,8 +87,9 @@ def _claim_bump(*, claim: Claim, actor: AbstractBaseUser, revision: int, **chang
     )
     if updated != 1:
         raise ConflictError(
-            "Someone else changed this claim since you opened it. Your changes were not "
-            "saved; copy them, reload the claim and apply them again."
+            "Someone else changed this claim since you opened it, so your changes were not "
+            "saved. They are still in the form: copy what you need, reload the claim, and "
+            "apply them again."
         )
     claim.refresh_from_db()
 
