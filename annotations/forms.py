@@ -7,7 +7,8 @@ from django.utils import timezone
 from annotations.importing import SUPPORTED_SUFFIXES
 from annotations.models import Claim, RatingLabel, Source, Stance
 
-HTTP_URL = URLValidator(schemes=["http", "https"], message="Enter a web address starting with http:// or https://.")
+BAD_URL = "Enter a web address starting with http:// or https://."
+HTTP_URL = URLValidator(schemes=["http", "https"], message=BAD_URL)
 MAX_RATIONALE = 20_000
 MAX_QUOTE = 5_000
 
@@ -58,6 +59,16 @@ class ClaimForm(forms.ModelForm):
 
 
 class SourceForm(forms.ModelForm):
+    url = forms.URLField(
+        label="URL", max_length=2000, assume_scheme="https",
+        error_messages={"required": "Give the source's web address.", "invalid": BAD_URL,
+                        "max_length": "The web address is too long (at most %(limit_value)d characters)."},
+    )
+    archive_url = forms.URLField(
+        label="Archive URL", max_length=2000, required=False, assume_scheme="https",
+        error_messages={"invalid": BAD_URL, "max_length": "The web address is too long (at most %(limit_value)d characters)."},
+    )
+
     class Meta:
         model = Source
         fields = ["url", "title", "publisher", "quote", "stance", "accessed_on", "archive_url"]
@@ -66,7 +77,6 @@ class SourceForm(forms.ModelForm):
             "quote": forms.Textarea(attrs={"rows": 2}),
         }
         error_messages = {
-            "url": {"required": "Give the source's web address.", "max_length": "The web address is too long (at most %(limit_value)d characters)."},
             "title": {"max_length": "The title can be at most %(limit_value)d characters (it has %(show_value)d)."},
             "publisher": {"max_length": "The publisher can be at most %(limit_value)d characters (it has %(show_value)d)."},
             "stance": {"invalid_choice": "Choose whether the source supports, refutes or gives context."},
@@ -94,7 +104,10 @@ SourceFormSet = forms.modelformset_factory(Source, form=SourceForm, extra=1, can
 
 class ArticleAddForm(forms.Form):
     title = forms.CharField(max_length=500, required=False, help_text="Leave empty to use the first line of the text.")
-    url = forms.URLField(max_length=2000, required=False, validators=[HTTP_URL], assume_scheme="https")
+    url = forms.URLField(
+        max_length=2000, required=False, validators=[HTTP_URL], assume_scheme="https",
+        error_messages={"invalid": BAD_URL},
+    )
     publisher = forms.CharField(max_length=200, required=False)
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 12}), required=False, strip=False)
     file = forms.FileField(required=False, help_text="A .txt or .html file, instead of pasting.")
