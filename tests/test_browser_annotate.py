@@ -173,3 +173,42 @@ def test_keyboard_moves_between_claims_and_shows_help(live_server, page, alice, 
     page.keyboard.press("Escape")
     page.keyboard.press("Enter")
     page.wait_for_url(f"**/claims/{second.pk}/")
+
+
+def test_an_orphan_is_listed_and_re_attached_by_selecting_the_new_text(live_server, page, alice, desk):
+    text = "Headline\nThe minister said the strikes would start in days.\nOther news."
+    article = article_import(workspace=desk, text=text, title="Headline").article
+    quote = "the strikes would start in days"
+    start = text.index(quote)
+    claim = claim_create(actor=alice, article=article, version=article.versions.get(), exact=quote, start=start, end=start + len(quote))
+    article_import(workspace=desk, text="Headline\nThe minister said bombing could begin within a week.\nOther news.", title="Headline")
+
+    login(page, live_server, "alice")
+    page.goto(article_url(live_server, article))
+    orphans = page.get_by_test_id("orphans")
+    assert quote in orphans.inner_text()
+
+    select_with_mouse(page, "bombing could begin within a week")
+    orphans.get_by_role("button", name="Re-attach to selection").click()
+    page.wait_for_load_state("load")
+    page.wait_for_selector(f"#claim-{claim.pk}")
+    assert highlighted_text(page, claim.pk) == "bombing could begin within a week"
+    assert page.get_by_test_id("orphans").count() == 0
+
+
+def test_the_panel_and_the_highlights_open_each_other_and_ctrl_s_saves(live_server, page, alice, article):
+    version = article.versions.get()
+    quote = "Not yet"
+    start = version.text.index(quote)
+    claim = claim_create(actor=alice, article=article, version=version, exact=quote, start=start, end=start + len(quote))
+    login(page, live_server, "alice")
+    page.goto(article_url(live_server, article))
+
+    page.locator(f"#claim-{claim.pk} .claim-open").click()
+    assert page.locator(f'.seg.hl.active[data-claims="{claim.pk}"]').count() == 1
+    page.get_by_role("link", name="Open claim").click()
+    page.fill("#id_claimant", "Haider al-Abadi")
+    page.keyboard.press("Control+s")
+    page.wait_for_url(f"**/articles/{article.pk}/#claim-{claim.pk}")
+    claim.refresh_from_db()
+    assert claim.claimant == "Haider al-Abadi"
