@@ -5,3 +5,6 @@ class AnnotationsConfig(AppConfig):
     name = "annotations"
     verbose_name = "Fact-check desk"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from annotations import audit  # noqa: F401  (connects the audit execute-wrapper)

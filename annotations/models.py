@@ -292,6 +292,12 @@ class Claim(models.Model):
     state = models.CharField(max_length=20, choices=ClaimState.choices, default=ClaimState.DRAFT)
     # Optimistic concurrency: every write increments it and must name the one it read.
     revision = models.PositiveIntegerField(default=1)
+    # Reviewer queue: waiting since, and who holds it for review until when.
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    held_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="claims_held"
+    )
+    held_until = models.DateTimeField(null=True, blank=True)
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="claims_created"
@@ -327,12 +333,30 @@ class Claim(models.Model):
                 name="claim_fuzzy_anchor_has_score",
             ),
             models.CheckConstraint(condition=Q(revision__gte=1), name="claim_revision_positive"),
+            models.CheckConstraint(
+                condition=(
+                    Q(state=ClaimState.IN_REVIEW, held_by__isnull=False, held_until__isnull=False)
+                    | (~Q(state=ClaimState.IN_REVIEW) & Q(held_by__isnull=True, held_until__isnull=True))
+                ),
+                name="claim_held_exactly_when_in_review",
+            ),
+            models.CheckConstraint(
+                condition=Q(state=ClaimState.DRAFT) | Q(submitted_at__isnull=False),
+                name="claim_submitted_at_once_submitted",
+            ),
         ]
         indexes = [
             # Article reader: an article's claims in text order.
             models.Index(fields=["article", "start_offset"], name="claim_article_start_idx"),
-            # Reviewer queue and per-state counts: a workspace's claims by state, oldest first.
+            # Per-state counts and lists: a workspace's claims by state.
             models.Index(fields=["workspace", "state", "updated_at"], name="claim_ws_state_idx"),
+            # Reviewer queue (selectors.queue_claims, services.claim_take_next): waiting
+            # claims, oldest first.
+            models.Index(
+                fields=["workspace", "submitted_at", "id"],
+                condition=Q(state__in=[ClaimState.SUBMITTED, ClaimState.IN_REVIEW]),
+                name="claim_queue_idx",
+            ),
             # "My claims": an author's claims by state.
             models.Index(fields=["created_by", "state"], name="claim_author_state_idx"),
         ]
@@ -395,6 +419,7 @@ class Decision(models.TextChoices):
     APPROVE = "approve", "Approve"
     REQUEST_CHANGES = "request_changes", "Request changes"
     REJECT = "reject", "Reject"
+    REOPEN = "reopen", "Reopen for correction"
 
 
 class Review(models.Model):
@@ -423,3 +448,62 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_decision_display()} by {self.reviewer} on claim {self.claim_id}"
+
+
+class AuditEvent(models.Model):
+    """One recorded change, written only by the database trigger `factcheck_audit`.
+
+    `hash` chains each event to the one before it (see `verify_audit`); the database
+    refuses UPDATE and DELETE on this table. Ids of workspaces, claims and actors are
+    kept as plain numbers so the trail outlives what it describes.
+    """
+
+    occurred_at = models.DateTimeField()
+    object_type = models.CharField(max_length=40)
+    object_id = models.CharField(max_length=40)
+    action = models.CharField(max_length=60)
+    workspace_id = models.BigIntegerField(null=True)
+    claim_id = models.BigIntegerField(null=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    request = models.CharField(max_length=300)
+    reason = models.TextField(blank=True)
+    before = models.JSONField(null=True)
+    after = models.JSONField(null=True)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            # Audit log page: a workspace's events, newest first, filtered by date range.
+            models.Index(fields=["workspace_id", "-occurred_at"], name="audit_ws_time_idx"),
+            # Audit log page: the actor filter.
+            models.Index(fields=["actor", "-occurred_at"], name="audit_actor_time_idx"),
+            # Claim timeline.
+            models.Index(fields=["claim_id", "id"], name="audit_claim_idx"),
+            # Audit log page: the object filter.
+            models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
+            # Audit log page: the action filter.
+            models.Index(fields=["action", "-occurred_at"], name="audit_action_idx"),
+        ]
+        triggers = [
+            pgtrigger.Protect(
+                name="audit_is_append_only", operation=pgtrigger.Update | pgtrigger.Delete
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} #{self.object_id} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def changes(self) -> list[tuple[str, object, object]]:
+        """(field, before, after) for every field that changed, bookkeeping left out."""
+        before, after = self.before or {}, self.after or {}
+        skip = {"updated_at", "revision", "id"}
+        return [
+            (key, before.get(key), after.get(key))
+            for key in sorted(set(before) | set(after))
+            if key not in skip and before.get(key) != after.get(key)
+        ]

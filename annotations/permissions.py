@@ -60,7 +60,41 @@ def claim_is_draft(user, claim: Claim) -> bool:
     return claim.state == ClaimState.DRAFT
 
 
+@rules.predicate
+def can_review_in_claim_workspace(user, claim: Claim) -> bool:
+    membership = membership_of(user, claim.workspace)
+    return membership is not None and membership.role in (Role.REVIEWER, Role.ADMIN)
+
+
+@rules.predicate
+def is_last_editor(user, claim: Claim) -> bool:
+    return claim.last_edited_by_id == user.pk
+
+
+@rules.predicate
+def holds_claim(user, claim: Claim) -> bool:
+    return claim.held_by_id == user.pk
+
+
+@rules.predicate
+def is_reviewer_of_workspace(user, workspace: Workspace) -> bool:
+    membership = membership_of(user, workspace)
+    return membership is not None and membership.role in (Role.REVIEWER, Role.ADMIN)
+
+
+# Four eyes: nobody reviews a claim they wrote or last edited.
+four_eyes = ~is_claim_author & ~is_last_editor
+
 rules.add_perm("annotations.view_workspace", is_workspace_member)
+rules.add_perm("annotations.view_queue", is_reviewer_of_workspace)
+rules.add_perm("annotations.view_audit_log", is_workspace_admin)
+rules.add_perm("annotations.manage_members", is_workspace_admin)
+rules.add_perm("annotations.manage_rating_scale", is_workspace_admin)
+rules.add_perm("annotations.submit_claim", is_member_of_claim_workspace & is_claim_author)
+rules.add_perm("annotations.review_claim", can_review_in_claim_workspace & four_eyes)
+rules.add_perm("annotations.decide_claim", can_review_in_claim_workspace & four_eyes & holds_claim)
+rules.add_perm("annotations.release_claim", is_member_of_claim_workspace & holds_claim)
+rules.add_perm("annotations.reopen_claim", is_admin_of_claim_workspace)
 rules.add_perm("annotations.add_article", is_workspace_member)
 rules.add_perm("annotations.add_claim", is_workspace_member)
 rules.add_perm("annotations.view_claim", is_member_of_claim_workspace)

@@ -175,3 +175,129 @@ def article_reader(*, article: Article) -> Reader | None:
         unrated_color=UNRATED_COLOR,
     )
     return Reader(version, on_version, orphans, render_highlights(version.text, marks), panel)
+
+
+def queue_claims(*, workspace: Workspace, reviewer, article_id=None, rating_id=None, author_id=None):
+    """The reviewer queue: claims waiting (or whose hold ran out), oldest first, with
+    what the queue shows. Uses claim_queue_idx."""
+    from django.utils import timezone
+
+    now = timezone.now()
+    qs = (
+        Claim.objects.filter(workspace=workspace)
+        .filter(Q(state=ClaimState.SUBMITTED) | Q(state=ClaimState.IN_REVIEW, held_until__lt=now))
+        .select_related("article", "rating", "created_by")
+        .order_by("submitted_at", "id")
+    )
+    if article_id:
+        qs = qs.filter(article_id=article_id)
+    if rating_id:
+        qs = qs.filter(rating_id=rating_id)
+    if author_id:
+        qs = qs.filter(created_by_id=author_id)
+    return qs
+
+
+def queue_counts(*, workspace: Workspace, reviewer) -> dict:
+    from django.utils import timezone
+
+    now = timezone.now()
+    return Claim.objects.filter(workspace=workspace).aggregate(
+        waiting=Count("pk", filter=Q(state=ClaimState.SUBMITTED) | Q(state=ClaimState.IN_REVIEW, held_until__lt=now)),
+        in_review=Count("pk", filter=Q(state=ClaimState.IN_REVIEW, held_until__gte=now)),
+        mine=Count("pk", filter=Q(state=ClaimState.IN_REVIEW, held_by=reviewer)),
+    )
+
+
+def claims_held_by(*, workspace: Workspace, reviewer):
+    return (
+        Claim.objects.filter(workspace=workspace, state=ClaimState.IN_REVIEW, held_by=reviewer)
+        .select_related("article", "rating", "created_by")
+        .order_by("held_until")
+    )
+
+
+# "Needs changes" first, then drafts, then what waits on others, then the decided.
+MY_CLAIMS_ORDER = [
+    ClaimState.CHANGES_REQUESTED, ClaimState.DRAFT, ClaimState.SUBMITTED, ClaimState.IN_REVIEW,
+    ClaimState.APPROVED, ClaimState.REJECTED,
+]
+
+
+def my_claims(*, workspace: Workspace, user) -> list[tuple[str, list[Claim]]]:
+    """The author's claims grouped by state, each with its latest review comment."""
+    from annotations.models import Review
+
+    latest_review = Review.objects.filter(claim=OuterRef("pk")).order_by("-created_at", "-id")
+    claims = (
+        Claim.objects.filter(workspace=workspace, created_by=user)
+        .select_related("article", "rating")
+        .annotate(
+            last_comment=Subquery(latest_review.values("comment")[:1]),
+            last_decision=Subquery(latest_review.values("decision")[:1]),
+        )
+        .order_by("-updated_at")
+    )
+    groups: dict[str, list[Claim]] = {state: [] for state in MY_CLAIMS_ORDER}
+    for claim in claims:
+        groups[claim.state].append(claim)
+    labels = dict(ClaimState.choices)
+    return [(labels[state], groups[state]) for state in MY_CLAIMS_ORDER if groups[state]]
+
+
+def claim_timeline(*, claim: Claim):
+    """Every audit event of the claim, its sources and its reviews, oldest first."""
+    from annotations.models import AuditEvent
+
+    return AuditEvent.objects.filter(claim_id=claim.pk).select_related("actor").order_by("id")
+
+
+def claim_changes_since_last_review(*, claim: Claim) -> list[tuple[str, object, object]]:
+    """(field, at last review, now) for what the author changed since the last decision."""
+    from annotations.models import AuditEvent
+
+    last = claim.reviews.exclude(decision="approve").order_by("-created_at", "-id").first()
+    if last is None:
+        return []
+    review_event = (
+        AuditEvent.objects.filter(object_type="review", object_id=str(last.pk))
+        .values_list("id", flat=True)
+        .first()
+    )
+    if review_event is None:
+        return []
+    snapshot = (
+        AuditEvent.objects.filter(object_type="claim", object_id=str(claim.pk), id__lt=review_event)
+        .exclude(after=None)
+        .order_by("-id")
+        .values_list("after", flat=True)
+        .first()
+    )
+    if not snapshot:
+        return []
+    fields = ["exact", "claim_reviewed", "claimant", "claim_date", "rating_id", "rationale"]
+    now = {
+        "exact": claim.exact, "claim_reviewed": claim.claim_reviewed, "claimant": claim.claimant,
+        "claim_date": claim.claim_date.isoformat() if claim.claim_date else None,
+        "rating_id": claim.rating_id, "rationale": claim.rationale,
+    }
+    return [(f, snapshot.get(f), now[f]) for f in fields if snapshot.get(f) != now[f]]
+
+
+def audit_log(*, workspace: Workspace, actor_id=None, action="", object_type="", object_id="", since=None, until=None):
+    from annotations.models import AuditEvent
+
+    qs = AuditEvent.objects.filter(workspace_id=workspace.pk).select_related("actor").order_by("-occurred_at", "-id")
+    if actor_id:
+        qs = qs.filter(actor_id=actor_id)
+    if action:
+        qs = qs.filter(action=action)
+    if object_type:
+        qs = qs.filter(object_type=object_type)
+    if object_id:
+        qs = qs.filter(object_id=str(object_id))
+    if since:
+        qs = qs.filter(occurred_at__date__gte=since)
+    if until:
+        qs = qs.filter(occurred_at__date__lte=until)
+    return qs

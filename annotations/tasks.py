@@ -19,3 +19,26 @@ def heartbeat() -> str:
     now = timezone.now().isoformat()
     cache.set(HEARTBEAT_KEY, now, timeout=None)
     return now
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def notify_claim_submitted(claim_id: int) -> int:
+    """E-mail the desk's reviewers that a claim is waiting. Returns how many were sent."""
+    from annotations.services.notifications import notify_claim_submitted as send
+
+    return send(claim_id=claim_id)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def notify_claim_decided(claim_id: int) -> int:
+    """E-mail the author the latest decision on their claim."""
+    from annotations.services.notifications import notify_claim_decided as send
+
+    return send(claim_id=claim_id)
+
+
+@shared_task
+def expire_holds() -> int:
+    from annotations.services.workflow import holds_expire
+
+    return holds_expire()

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from annotations import views
+from annotations import views, views_review
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,4 +15,16 @@ urlpatterns = [
     path("w/<slug:workspace_slug>/claims/<int:claim_id>/", views.claim_edit, name="claim_edit"),
     path("w/<slug:workspace_slug>/claims/<int:claim_id>/delete/", views.claim_delete_view, name="claim_delete"),
     path("w/<slug:workspace_slug>/claims/<int:claim_id>/reattach/", views.claim_reattach_view, name="claim_reattach"),
+    path("w/<slug:workspace_slug>/queue/", views_review.queue, name="queue"),
+    path("w/<slug:workspace_slug>/queue/next/", views_review.queue_take_next, name="queue_take_next"),
+    path("w/<slug:workspace_slug>/queue/<int:claim_id>/take/", views_review.queue_take, name="queue_take"),
+    path("w/<slug:workspace_slug>/review/<int:claim_id>/", views_review.review, name="review"),
+    path(
+        "w/<slug:workspace_slug>/claims/<int:claim_id>/<str:name>/",
+        views_review.claim_transition,
+        name="claim_transition",
+    ),
+    path("w/<slug:workspace_slug>/mine/", views_review.my_claims, name="my_claims"),
+    path("w/<slug:workspace_slug>/audit/", views_review.audit_log, name="audit_log"),
+    path("w/<slug:workspace_slug>/members/", views_review.members, name="members"),
 ]

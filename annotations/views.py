@@ -19,6 +19,7 @@ from annotations.importing import ArticleFileError, parse_upload
 from annotations.models import ArticleVersion, Source
 from annotations.permissions import can
 from annotations.services.articles import article_import
+from annotations.services.workflow import available_transitions
 from annotations.services.claims import (
     SourceChange,
     claim_create,
@@ -254,6 +255,9 @@ def claim_edit(request, workspace_slug: str, claim_id: int):
             "editable": editable,
             "deletable": can(request.user, "annotations.delete_claim", claim),
             "sources": sources,
+            "transitions": {t.name for t in available_transitions(claim=claim, user=request.user)},
+            "reviews": claim.reviews.select_related("reviewer").order_by("created_at"),
+            "timeline": selectors.claim_timeline(claim=claim),
         },
     )
 

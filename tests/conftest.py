@@ -164,3 +164,17 @@ def page(browser):
     tab.set_default_timeout(10_000)
     yield tab
     context.close()
+
+
+def ready_and_submit(claim, actor=None):
+    """Give a draft what submission needs (restatement, rating) and submit it."""
+    from annotations.services.claims import claim_update
+    from annotations.services.workflow import claim_submit
+
+    actor = actor or claim.created_by
+    rating = claim.workspace.rating_scale.labels.get(name="Mostly true")
+    claim = claim_update(
+        claim=claim, actor=actor, revision=claim.revision,
+        fields={"claim_reviewed": "Abadi says Russian strikes are possible", "rating": rating},
+    )
+    return claim_submit(claim=claim, actor=actor, revision=claim.revision)

@@ -12,6 +12,7 @@ from annotations.models import Claim, Role, Source
 from annotations.services.articles import article_import
 from annotations.services.claims import claim_create
 from annotations.services.workspaces import membership_set
+from tests.conftest import ready_and_submit
 
 pytestmark = pytest.mark.django_db
 
@@ -219,11 +220,11 @@ def test_only_the_author_edits_or_deletes_a_draft(client, alice, bob, charlie, c
 
 
 def test_a_submitted_claim_is_no_longer_editable_by_its_author(client, alice, claim):
-    Claim.objects.filter(pk=claim.pk).update(state="submitted")
+    claim = ready_and_submit(claim)
     client.force_login(alice)
     assert client.post(edit_url(claim), claim_form(claim, rationale="late edit")).status_code == 404
     claim.refresh_from_db()
-    assert claim.rationale == ""
+    assert (claim.rationale, claim.state) == ("", "submitted")
 
 
 def test_an_orphan_is_re_attached_by_selecting_new_text(client, alice, bob, desk):

@@ -114,9 +114,7 @@ def test_it_refuses_a_rating_from_another_workspaces_scale(article, alice, other
 
 def test_it_refuses_an_unknown_state_and_a_fuzzy_anchor_without_score(article, alice):
     claim = make_claim(article, alice)
-    assert_refused(
-        Claim, lambda: Claim.objects.filter(pk=claim.pk).update(state="published"), "claim_state_is_known"
-    )
+    assert_refused(Claim, lambda: make_claim(article, alice, state="published"), "claim_state_is_known")
     assert_refused(
         Claim,
         lambda: Claim.objects.filter(pk=claim.pk).update(anchor_status="fuzzy"),
@@ -212,4 +210,20 @@ def test_a_source_stance_must_be_known(article, alice):
         Source,
         lambda: Source.objects.create(claim=claim, url="https://example.org", stance="maybe", created_by=alice),
         "source_stance_is_known",
+    )
+
+
+def test_a_state_change_outside_the_workflow_table_is_refused(article, alice):
+    claim = make_claim(article, alice)
+    assert_refused(
+        Claim,
+        lambda: Claim.objects.filter(pk=claim.pk).update(state="approved", submitted_at=claim.created_at),
+        "claim_state_change_allowed",
+    )
+
+
+def test_a_claim_is_held_exactly_while_in_review(article, alice, bob):
+    claim = make_claim(article, alice)
+    assert_refused(
+        Claim, lambda: Claim.objects.filter(pk=claim.pk).update(held_by=bob), "claim_held_exactly_when_in_review"
     )

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 
+from annotations.audit import as_actor
 from annotations.importing import MAX_TITLE_CHARS, canonical_text, text_sha256, title_from_text
 from annotations.models import Article, ArticleVersion, Workspace
 from annotations.services.claims import article_reanchor_claims
@@ -21,6 +22,7 @@ class ImportResult:
     outcome: ImportOutcome
 
 
+@as_actor
 @transaction.atomic
 def article_import(
     *,

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from annotations.audit import as_actor
 from annotations.anchoring import Selectors, reanchor, selectors_for, trim_span
 from annotations.errors import ConflictError
 from annotations.models import AnchorStatus, Article, ArticleVersion, Claim, Source
@@ -42,6 +43,7 @@ def _selectors_from_request(
     return selectors
 
 
+@as_actor
 @transaction.atomic
 def claim_create(
     *,
@@ -103,6 +105,7 @@ class SourceChange:
     delete: bool = False
 
 
+@as_actor
 @transaction.atomic
 def claim_update(
     *,
@@ -142,6 +145,7 @@ def claim_update(
     return claim
 
 
+@as_actor
 @transaction.atomic
 def claim_delete(*, claim: Claim, actor: AbstractBaseUser, revision: int) -> None:
     require(actor, "annotations.delete_claim", claim, "Only the author can delete a claim, and only while it is a draft.")
@@ -150,6 +154,7 @@ def claim_delete(*, claim: Claim, actor: AbstractBaseUser, revision: int) -> Non
         raise ConflictError("Someone else changed this claim since you opened it; nothing was deleted.")
 
 
+@as_actor
 @transaction.atomic
 def claim_reattach(
     *,

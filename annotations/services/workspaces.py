@@ -2,6 +2,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from annotations.audit import as_actor
 from annotations.models import Membership, RatingLabel, RatingScale, Role, Workspace
 
 # (name, value on the ordinal scale or None, colour, description)
@@ -34,7 +35,11 @@ def workspace_create(
     return workspace
 
 
-def membership_set(*, workspace: Workspace, user: AbstractBaseUser, role: str) -> Membership:
+@as_actor
+@transaction.atomic
+def membership_set(
+    *, workspace: Workspace, user: AbstractBaseUser, role: str, actor: AbstractBaseUser | None = None
+) -> Membership:
     if role not in Role.values:
         raise ValidationError(
             {"role": f"{role!r} is not a role; choose one of {', '.join(Role.values)}."}
@@ -43,3 +48,12 @@ def membership_set(*, workspace: Workspace, user: AbstractBaseUser, role: str) -
         workspace=workspace, user=user, defaults={"role": role}
     )
     return membership
+
+
+@as_actor
+@transaction.atomic
+def membership_remove(*, workspace: Workspace, user: AbstractBaseUser, actor: AbstractBaseUser) -> None:
+    admins = Membership.objects.select_for_update().filter(workspace=workspace, role=Role.ADMIN)
+    if list(admins.values_list("user_id", flat=True)) == [user.pk]:
+        raise ValidationError({"user": "A desk needs at least one admin; make someone else admin first."})
+    Membership.objects.filter(workspace=workspace, user=user).delete()

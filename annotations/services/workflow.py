@@ -1,0 +1,186 @@
+"""Workflow transitions: each checks permission, changes state with compare-and-set,
+records the review and the audit reason, and sends notifications after commit."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from annotations import audit
+from annotations.audit import as_actor
+from annotations.errors import ConflictError, PermissionDenied
+from annotations.models import Claim, ClaimState, Review, Workspace
+from annotations.permissions import can, require
+from annotations.workflow import EVENT_NAMES, TRANSITIONS, Transition
+
+DENIED = {
+    "submit": "Only the author can submit a claim.",
+    "take": "Only a reviewer who neither wrote nor last edited this claim can review it.",
+    "release": "Only the reviewer holding this claim can give it back.",
+    "approve": "Only the reviewer holding this claim, who neither wrote nor last edited it, can decide it.",
+    "request_changes": "Only the reviewer holding this claim, who neither wrote nor last edited it, can decide it.",
+    "reject": "Only the reviewer holding this claim, who neither wrote nor last edited it, can decide it.",
+    "reopen": "Only a desk admin can reopen an approved claim.",
+}
+
+
+def available_transitions(*, claim: Claim, user: AbstractBaseUser) -> list[Transition]:
+    """What this user may do to this claim now: the buttons a page shows."""
+    return [
+        t for t in TRANSITIONS.values()
+        if claim.state in t.sources and can(user, t.permission, claim)
+    ]
+
+
+def _hold_until():
+    return timezone.now() + timedelta(minutes=settings.REVIEW_HOLD_MINUTES)
+
+
+def _transition(
+    *, claim: Claim, actor: AbstractBaseUser, name: str, revision: int | None,
+    comment: str = "", extra: dict | None = None,
+) -> Claim:
+    t = TRANSITIONS[name]
+    require(actor, t.permission, claim, DENIED[name])
+    if claim.state not in t.sources:
+        raise ValidationError(
+            {"state": f"A claim that is {claim.get_state_display().lower()} cannot be {EVENT_NAMES[name].replace('_', ' ')}."}
+        )
+    comment = (comment or "").strip()
+    if t.needs_comment and not comment:
+        raise ValidationError({"comment": "Say why in a comment; the author needs it to act."})
+    changes = {"state": t.target, **(extra or {})}
+    if t.target != ClaimState.IN_REVIEW:
+        changes.update(held_by=None, held_until=None)
+    with audit.context(actor_id=actor.pk, transition=EVENT_NAMES[name], reason=comment or None):
+        matched = Claim.objects.filter(
+            pk=claim.pk, state=claim.state, **({"revision": revision} if revision is not None else {})
+        ).update(revision=F("revision") + 1, updated_at=timezone.now(), **changes)
+        if matched != 1:
+            raise ConflictError(
+                "This claim changed since you opened it (someone else acted on it). "
+                "Nothing was done; reload it to see its current state."
+            )
+        if t.decision is not None:
+            Review.objects.create(
+                claim=claim, reviewer=actor, decision=t.decision, comment=comment,
+                claim_revision=claim.revision,
+            )
+    claim.refresh_from_db()
+    _notify_after_commit(name, claim)
+    return claim
+
+
+def _notify_after_commit(name: str, claim: Claim) -> None:
+    from annotations import tasks
+
+    if name == "submit":
+        transaction.on_commit(lambda: tasks.notify_claim_submitted.delay(claim.pk))
+    elif name in ("approve", "request_changes", "reject", "reopen"):
+        transaction.on_commit(lambda: tasks.notify_claim_decided.delay(claim.pk))
+
+
+@as_actor
+@transaction.atomic
+def claim_submit(*, claim: Claim, actor: AbstractBaseUser, revision: int) -> Claim:
+    if claim.rating_id is None or not claim.claim_reviewed.strip():
+        raise ValidationError(
+            {"rating": "Give the claim a restatement and a rating before submitting it."}
+        )
+    return _transition(
+        claim=claim, actor=actor, name="submit", revision=revision,
+        extra={"submitted_at": timezone.now(), "last_edited_by": actor},
+    )
+
+
+def _available(workspace: Workspace, reviewer: AbstractBaseUser):
+    """Claims this reviewer may take: waiting, or held by someone whose hold ran out."""
+    now = timezone.now()
+    return (
+        Claim.objects.filter(workspace=workspace)
+        .filter(Q(state=ClaimState.SUBMITTED) | Q(state=ClaimState.IN_REVIEW, held_until__lt=now))
+        .exclude(created_by=reviewer)
+        .exclude(last_edited_by=reviewer)
+    )
+
+
+def _take_locked(claim: Claim, actor: AbstractBaseUser) -> Claim:
+    with audit.context(actor_id=actor.pk, transition=EVENT_NAMES["take"]):
+        Claim.objects.filter(pk=claim.pk).update(
+            state=ClaimState.IN_REVIEW, held_by=actor, held_until=_hold_until(),
+            revision=F("revision") + 1, updated_at=timezone.now(),
+        )
+    claim.refresh_from_db()
+    return claim
+
+
+@as_actor
+@transaction.atomic
+def claim_take_next(*, workspace: Workspace, actor: AbstractBaseUser) -> Claim | None:
+    """Hold the oldest waiting claim for review. Two reviewers never get the same one:
+    the row is locked with FOR UPDATE SKIP LOCKED, so a concurrent taker skips it."""
+    if not can(actor, "annotations.view_queue", workspace):
+        raise PermissionDenied("Only reviewers and admins of this desk review claims.")
+    claim = (
+        _available(workspace, actor)
+        .select_for_update(skip_locked=True, of=("self",))
+        .select_related("workspace")
+        .order_by("submitted_at", "id")
+        .first()
+    )
+    return None if claim is None else _take_locked(claim, actor)
+
+
+@as_actor
+@transaction.atomic
+def claim_take(*, claim: Claim, actor: AbstractBaseUser) -> Claim:
+    """Hold this claim for review ("Review this")."""
+    require(actor, "annotations.review_claim", claim, DENIED["take"])
+    locked = (
+        _available(claim.workspace, actor)
+        .select_for_update(skip_locked=True, of=("self",))
+        .select_related("workspace")
+        .filter(pk=claim.pk)
+        .first()
+    )
+    if locked is None:
+        raise ConflictError("Someone else is reviewing this claim, or it is no longer waiting.")
+    return _take_locked(locked, actor)
+
+
+@as_actor
+@transaction.atomic
+def claim_release(*, claim: Claim, actor: AbstractBaseUser) -> Claim:
+    return _transition(claim=claim, actor=actor, name="release", revision=None)
+
+
+@as_actor
+@transaction.atomic
+def claim_decide(
+    *, claim: Claim, actor: AbstractBaseUser, decision: str, comment: str, revision: int
+) -> Claim:
+    if decision not in ("approve", "request_changes", "reject"):
+        raise ValidationError({"decision": "Choose approve, request changes or reject."})
+    return _transition(claim=claim, actor=actor, name=decision, revision=revision, comment=comment)
+
+
+@as_actor
+@transaction.atomic
+def claim_reopen(*, claim: Claim, actor: AbstractBaseUser, reason: str, revision: int) -> Claim:
+    """An admin reopens an approved claim for a correction; the old verdict stays in
+    the claim's history and its review, and exports carry the new dateModified."""
+    return _transition(claim=claim, actor=actor, name="reopen", revision=revision, comment=reason)
+
+
+@transaction.atomic
+def holds_expire() -> int:
+    """Give back every claim whose reviewer's hold ran out, so the queue shows it again."""
+    with audit.context(request="task: holds_expire", transition=EVENT_NAMES["release"],
+                       reason="The reviewer's hold expired."):
+        return Claim.objects.filter(
+            state=ClaimState.IN_REVIEW, held_until__lt=timezone.now()
+        ).update(state=ClaimState.SUBMITTED, held_by=None, held_until=None, updated_at=timezone.now())

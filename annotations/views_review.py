@@ -1,0 +1,211 @@
+"""Pages of the review workflow: queue, review, my claims, transitions, audit log, members."""
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.dateparse import parse_date
+from django.views.decorators.http import require_POST
+
+from annotations import selectors
+from annotations.errors import ConflictError, PermissionDenied
+from annotations.models import AuditEvent, Membership, RatingLabel, Role
+from annotations.permissions import can
+from annotations.rendering import Mark, render_highlights
+from annotations.services import workflow
+from annotations.services.workspaces import membership_remove, membership_set
+from annotations.views import _claim_or_404, _workspace_or_404
+
+
+def _forbidden(request, message: str):
+    return render(request, "annotations/forbidden.html", {"message": message}, status=403)
+
+
+def _int_or_none(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@login_required
+def queue(request, workspace_slug: str):
+    workspace = _workspace_or_404(request, workspace_slug)
+    if not can(request.user, "annotations.view_queue", workspace):
+        return _forbidden(request, "Only reviewers and admins of this desk see the review queue.")
+    filters = {
+        "article_id": _int_or_none(request.GET.get("article")),
+        "rating_id": _int_or_none(request.GET.get("rating")),
+        "author_id": _int_or_none(request.GET.get("author")),
+    }
+    claims = list(selectors.queue_claims(workspace=workspace, reviewer=request.user, **filters)[:200])
+    for claim in claims:
+        claim.reviewable = claim.created_by_id != request.user.pk and claim.last_edited_by_id != request.user.pk
+    return render(request, "annotations/queue.html", {
+        "workspace": workspace,
+        "claims": claims,
+        "held": selectors.claims_held_by(workspace=workspace, reviewer=request.user),
+        "counts": selectors.queue_counts(workspace=workspace, reviewer=request.user),
+        "articles": workspace.articles.order_by("title").only("id", "title"),
+        "ratings": RatingLabel.objects.filter(scale__workspace=workspace).order_by("position"),
+        "authors": get_user_model().objects.filter(memberships__workspace=workspace).order_by("username"),
+        "filters": filters,
+    })
+
+
+@login_required
+@require_POST
+def queue_take_next(request, workspace_slug: str):
+    workspace = _workspace_or_404(request, workspace_slug)
+    try:
+        claim = workflow.claim_take_next(workspace=workspace, actor=request.user)
+    except PermissionDenied as exc:
+        return _forbidden(request, str(exc))
+    if claim is None:
+        messages.info(request, "Nothing is waiting for you to review.")
+        return redirect("queue", workspace_slug)
+    return redirect("review", workspace_slug, claim.pk)
+
+
+@login_required
+@require_POST
+def queue_take(request, workspace_slug: str, claim_id: int):
+    claim = _claim_or_404(request, workspace_slug, claim_id)
+    try:
+        workflow.claim_take(claim=claim, actor=request.user)
+    except (PermissionDenied, ConflictError) as exc:
+        messages.error(request, str(exc))
+        return redirect("queue", workspace_slug)
+    return redirect("review", workspace_slug, claim.pk)
+
+
+@login_required
+def review(request, workspace_slug: str, claim_id: int):
+    claim = _claim_or_404(request, workspace_slug, claim_id)
+    if not can(request.user, "annotations.view_queue", claim.workspace):
+        return _forbidden(request, "Only reviewers and admins of this desk review claims.")
+    version = claim.version
+    start = max(0, claim.start_offset - 600)
+    end = min(len(version.text), claim.end_offset + 600)
+    excerpt = render_highlights(
+        version.text[start:end],
+        [Mark(claim.pk, claim.start_offset - start, claim.end_offset - start,
+              claim.rating.color if claim.rating else selectors.UNRATED_COLOR, claim.state)],
+    )
+    labels = dict(RatingLabel.objects.filter(scale__workspace=claim.workspace).values_list("id", "name"))
+    changes = [
+        (field.replace("_id", ""), labels.get(old, old) if field == "rating_id" else old,
+         labels.get(new, new) if field == "rating_id" else new)
+        for field, old, new in selectors.claim_changes_since_last_review(claim=claim)
+    ]
+    return render(request, "annotations/review.html", {
+        "claim": claim,
+        "excerpt": excerpt,
+        "excerpt_cut": (start > 0, end < len(version.text)),
+        "sources": claim.sources.order_by("id"),
+        "reviews": claim.reviews.select_related("reviewer").order_by("created_at"),
+        "changes": changes,
+        "transitions": {t.name for t in workflow.available_transitions(claim=claim, user=request.user)},
+    })
+
+
+@login_required
+@require_POST
+def claim_transition(request, workspace_slug: str, claim_id: int, name: str):
+    """One POST endpoint for every workflow button; the service decides."""
+    claim = _claim_or_404(request, workspace_slug, claim_id)
+    revision = _int_or_none(request.POST.get("revision"))
+    comment = request.POST.get("comment", "")
+    back = request.POST.get("next") or reverse("claim_edit", args=[workspace_slug, claim.pk])
+    if not back.startswith("/") or back.startswith("//"):
+        back = reverse("claim_edit", args=[workspace_slug, claim.pk])
+    try:
+        if name == "submit":
+            workflow.claim_submit(claim=claim, actor=request.user, revision=revision)
+            messages.success(request, "Submitted for review.")
+        elif name in ("approve", "request_changes", "reject"):
+            workflow.claim_decide(claim=claim, actor=request.user, decision=name, comment=comment, revision=revision)
+            messages.success(request, {"approve": "Approved.", "request_changes": "Changes requested.", "reject": "Rejected."}[name])
+            return redirect("queue", workspace_slug)
+        elif name == "release":
+            workflow.claim_release(claim=claim, actor=request.user)
+            messages.info(request, "The claim is back in the queue.")
+            return redirect("queue", workspace_slug)
+        elif name == "reopen":
+            workflow.claim_reopen(claim=claim, actor=request.user, reason=comment, revision=revision)
+            messages.success(request, "Reopened for correction; the author has been told why.")
+        else:
+            raise Http404("No such action.")
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+    except ConflictError as exc:
+        messages.error(request, str(exc))
+    except ValidationError as exc:
+        for errors in exc.message_dict.values():
+            for error in errors:
+                messages.error(request, error)
+    return redirect(back)
+
+
+@login_required
+def my_claims(request, workspace_slug: str):
+    workspace = _workspace_or_404(request, workspace_slug)
+    return render(request, "annotations/my_claims.html", {
+        "workspace": workspace,
+        "groups": selectors.my_claims(workspace=workspace, user=request.user),
+    })
+
+
+@login_required
+def audit_log(request, workspace_slug: str):
+    workspace = _workspace_or_404(request, workspace_slug)
+    if not can(request.user, "annotations.view_audit_log", workspace):
+        return _forbidden(request, "Only admins of this desk see its audit log.")
+    q = request.GET
+    events = selectors.audit_log(
+        workspace=workspace, actor_id=_int_or_none(q.get("actor")), action=q.get("action", ""),
+        object_type=q.get("object_type", ""), object_id=q.get("object_id", ""),
+        since=parse_date(q.get("since") or "") if q.get("since") else None,
+        until=parse_date(q.get("until") or "") if q.get("until") else None,
+    )
+    page = Paginator(events, 50).get_page(q.get("page"))
+    return render(request, "annotations/audit_log.html", {
+        "workspace": workspace,
+        "page": page,
+        "actors": get_user_model().objects.filter(memberships__workspace=workspace).order_by("username"),
+        "actions": AuditEvent.objects.filter(workspace_id=workspace.pk).order_by("action").values_list("action", flat=True).distinct(),
+        "query": q,
+    })
+
+
+@login_required
+def members(request, workspace_slug: str):
+    workspace = _workspace_or_404(request, workspace_slug)
+    if not can(request.user, "annotations.manage_members", workspace):
+        return _forbidden(request, "Only admins of this desk manage its members.")
+    if request.method == "POST":
+        username = request.POST.get("username", "").strip()
+        user = get_user_model().objects.filter(username=username).first()
+        try:
+            if user is None:
+                raise ValidationError({"username": f"There is no user called {username!r}."})
+            if request.POST.get("remove"):
+                membership_remove(workspace=workspace, user=user, actor=request.user)
+                messages.success(request, f"{username} was removed from the desk.")
+            else:
+                membership_set(workspace=workspace, user=user, role=request.POST.get("role", ""), actor=request.user)
+                messages.success(request, f"{username} is now {request.POST.get('role')} of the desk.")
+        except ValidationError as exc:
+            for errors in exc.message_dict.values():
+                for error in errors:
+                    messages.error(request, error)
+        return redirect("members", workspace_slug)
+    return render(request, "annotations/members.html", {
+        "workspace": workspace,
+        "memberships": Membership.objects.filter(workspace=workspace).select_related("user").order_by("user__username"),
+        "roles": Role.choices,
+    })
