@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from annotations.models import (
     Article,
+    AuditEvent,
     ArticleVersion,
     Claim,
     Membership,
@@ -100,6 +101,9 @@ class ClaimAdmin(admin.ModelAdmin):
     search_fields = ["exact", "claim_reviewed", "claimant"]
     list_select_related = ["article", "rating", "created_by"]
     raw_id_fields = ["article", "version", "created_by", "last_edited_by"]
+    # State and queue fields change only through the workflow (and the database refuses
+    # state changes outside its table), so the admin shows them without editing them.
+    readonly_fields = ["state", "revision", "submitted_at", "held_by", "held_until"]
     inlines = [SourceInline, ReviewInline]
 
 
@@ -116,3 +120,22 @@ class ReviewAdmin(admin.ModelAdmin):
     list_display = ["claim", "reviewer", "decision", "created_at"]
     list_filter = ["decision"]
     raw_id_fields = ["claim", "reviewer"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The trail is append-only in the database; here it is read-only too."""
+
+    list_display = ["id", "occurred_at", "action", "object_type", "object_id", "actor", "request"]
+    list_filter = ["object_type", "action"]
+    search_fields = ["object_id", "reason", "request"]
+    list_select_related = ["actor"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
