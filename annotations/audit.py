@@ -87,3 +87,17 @@ class AuditContextMiddleware:
         actor = user.pk if user is not None and user.is_authenticated else None
         with context(actor_id=actor, request=f"{request.method} {request.path}"[:300]):
             return self.get_response(request)
+
+
+_task_tokens: dict[str, contextvars.Token] = {}
+
+
+def task_started(task_id: str, task_name: str) -> None:
+    """Celery's task_prerun: writes made by a task name it as their request."""
+    _task_tokens[task_id] = _context.set({"request": f"task: {task_name}[{task_id}]"})
+
+
+def task_finished(task_id: str) -> None:
+    token = _task_tokens.pop(task_id, None)
+    if token is not None:
+        _context.reset(token)

@@ -2,10 +2,24 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "factcheck.settings")
 
 app = Celery("factcheck")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.task_prerun.connect
+def _audit_task_context(task_id=None, task=None, **kwargs):
+    from annotations import audit
+
+    audit.task_started(task_id, task.name)
+
+
+@signals.task_postrun.connect
+def _audit_task_context_end(task_id=None, **kwargs):
+    from annotations import audit
+
+    audit.task_finished(task_id)

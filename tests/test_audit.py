@@ -141,3 +141,42 @@ def test_verify_audit_names_an_inserted_event(claim, alice):
     )
     with pytest.raises(CommandError, match=f"Event {gap} was inserted"):
         verify()
+
+
+def test_a_write_made_by_a_celery_task_names_the_task(claim, alice, bob):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from annotations import tasks
+    from annotations.services.workflow import claim_take
+    from tests.conftest import ready_and_submit
+
+    claim = claim_take(claim=ready_and_submit(claim), actor=bob)
+    Claim.objects.filter(pk=claim.pk).update(held_until=timezone.now() - timedelta(minutes=1))
+    result = tasks.expire_holds.apply()  # runs the task with Celery's signals, in process
+    assert result.get() == 1
+    event = last_event(object_type="claim", object_id=str(claim.pk))
+    assert event.action == "claim.released"
+    assert event.request.startswith("task: annotations.tasks.expire_holds[")
+    assert event.reason == "The reviewer's hold expired."
+
+
+def test_the_audit_log_page_filters_by_actor_action_and_object(client, claim, alice, desk, make_user):
+    from annotations.services.workspaces import membership_set
+
+    admin = make_user("erin")
+    membership_set(workspace=desk, user=admin, role="admin")
+    claim_update(claim=claim, actor=alice, revision=claim.revision, fields={"claimant": "Someone"})
+    client.force_login(admin)
+    url = reverse("audit_log", args=[desk.slug])
+
+    def actions(**params):
+        return [e.action for e in client.get(url, params).context["page"]]
+
+    assert actions(actor=alice.pk)[:2] == ["claim.updated", "claim.created"]
+    assert "article.created" in actions(actor=alice.pk) and "membership.created" not in actions(actor=alice.pk)
+    assert actions(action="claim.updated") == ["claim.updated"]
+    assert set(actions(object_type="claim", object_id=claim.pk)) == {"claim.created", "claim.updated"}
+    assert "membership.created" in actions()
+    assert actions(since="2999-01-01") == []

@@ -179,7 +179,7 @@ def claim_reopen(*, claim: Claim, actor: AbstractBaseUser, reason: str, revision
 @transaction.atomic
 def holds_expire() -> int:
     """Give back every claim whose reviewer's hold ran out, so the queue shows it again."""
-    with audit.context(request="task: holds_expire", transition=EVENT_NAMES["release"],
+    with audit.context(transition=EVENT_NAMES["release"],
                        reason="The reviewer's hold expired."):
         return Claim.objects.filter(
             state=ClaimState.IN_REVIEW, held_until__lt=timezone.now()
