@@ -298,6 +298,9 @@ class Claim(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="claims_held"
     )
     held_until = models.DateTimeField(null=True, blank=True)
+    # ClaimReview's datePublished and dateModified: the first and the latest approval.
+    first_approved_at = models.DateTimeField(null=True, blank=True)
+    last_approved_at = models.DateTimeField(null=True, blank=True)
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="claims_created"
@@ -344,6 +347,11 @@ class Claim(models.Model):
                 condition=Q(state=ClaimState.DRAFT) | Q(submitted_at__isnull=False),
                 name="claim_submitted_at_once_submitted",
             ),
+            models.CheckConstraint(
+                condition=~Q(state=ClaimState.APPROVED)
+                | Q(first_approved_at__isnull=False, last_approved_at__isnull=False),
+                name="claim_approved_has_approval_dates",
+            ),
         ]
         indexes = [
             # Article reader: an article's claims in text order.
@@ -357,6 +365,8 @@ class Claim(models.Model):
                 condition=Q(state__in=[ClaimState.SUBMITTED, ClaimState.IN_REVIEW]),
                 name="claim_queue_idx",
             ),
+            # Verdict export and API: keyset pages over (updated_at, id) within a state.
+            models.Index(fields=["workspace", "state", "updated_at", "id"], name="claim_export_idx"),
             # "My claims": an author's claims by state.
             models.Index(fields=["created_by", "state"], name="claim_author_state_idx"),
         ]
@@ -506,4 +516,59 @@ class AuditEvent(models.Model):
             (key, before.get(key), after.get(key))
             for key in sorted(set(before) | set(after))
             if key not in skip and before.get(key) != after.get(key)
+        ]
+
+
+class ApiToken(models.Model):
+    """A personal API token. Only its sha256 is stored; the key is shown once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    key_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=12)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.CheckConstraint(condition=~Q(name=""), name="api_token_name_not_empty")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class ExportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    EXPIRED = "expired", "Expired"
+
+
+class ExportJob(models.Model):
+    """A verdict export written to a file by a Celery worker, for large exports."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="export_jobs")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    format = models.CharField(max_length=20)
+    filters = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=ExportStatus.choices, default=ExportStatus.QUEUED)
+    rows_total = models.PositiveIntegerField(null=True, blank=True)
+    rows_done = models.PositiveIntegerField(default=0)
+    file_name = models.CharField(max_length=200, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # Exports page and API list: a user's jobs in a workspace, newest first.
+            models.Index(fields=["workspace", "requested_by", "-created_at"], name="export_ws_user_idx"),
+            # Retention job: finished exports by age.
+            models.Index(fields=["status", "finished_at"], name="export_status_finished_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=ExportStatus.values), name="export_status_is_known"),
         ]

@@ -42,3 +42,19 @@ def expire_holds() -> int:
     from annotations.services.workflow import holds_expire
 
     return holds_expire()
+
+
+@shared_task(bind=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=3,
+             soft_time_limit=3600, time_limit=3700)
+def run_export(self, job_id: int) -> str:
+    from annotations.services.exports import export_job_run
+
+    job = export_job_run(job_id=job_id)
+    return job.status if job else "missing"
+
+
+@shared_task
+def expire_exports() -> int:
+    from annotations.services.exports import exports_expire
+
+    return exports_expire()

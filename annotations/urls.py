@@ -27,4 +27,6 @@ urlpatterns = [
     path("w/<slug:workspace_slug>/mine/", views_review.my_claims, name="my_claims"),
     path("w/<slug:workspace_slug>/audit/", views_review.audit_log, name="audit_log"),
     path("w/<slug:workspace_slug>/members/", views_review.members, name="members"),
+    path("w/<slug:workspace_slug>/exports/", views_review.exports_page, name="exports"),
+    path("profile/", views_review.profile, name="profile"),
 ]

@@ -209,3 +209,47 @@ def members(request, workspace_slug: str):
         "memberships": Membership.objects.filter(workspace=workspace).select_related("user").order_by("user__username"),
         "roles": Role.choices,
     })
+
+
+@login_required
+def profile(request):
+    """The user's API tokens: create (the key is shown once) and revoke."""
+    from annotations.models import ApiToken
+    from annotations.services.tokens import api_token_create, api_token_revoke
+
+    new_key = None
+    if request.method == "POST":
+        try:
+            if request.POST.get("revoke"):
+                api_token_revoke(user=request.user, token_id=_int_or_none(request.POST.get("revoke")))
+                messages.success(request, "The token was revoked; requests using it now get 401.")
+            else:
+                _, new_key = api_token_create(user=request.user, name=request.POST.get("name", ""))
+        except ValidationError as exc:
+            for errors in exc.message_dict.values():
+                for error in errors:
+                    messages.error(request, error)
+    return render(request, "annotations/profile.html", {
+        "tokens": ApiToken.objects.filter(user=request.user),
+        "new_key": new_key,
+    })
+
+
+@login_required
+def exports_page(request, workspace_slug: str):
+    from annotations.models import ExportJob
+    from annotations.services.exports import export_job_create
+
+    workspace = _workspace_or_404(request, workspace_slug)
+    if request.method == "POST":
+        fmt = request.POST.get("format")
+        if fmt not in ("jsonl", "csv", "claimreview", "w3c"):
+            messages.error(request, "Choose a format: JSON lines, CSV, ClaimReview or W3C.")
+        else:
+            export_job_create(workspace=workspace, actor=request.user, fmt=fmt, filters={"state": "approved"})
+            messages.success(request, "The export was queued; this page shows its progress.")
+        return redirect("exports", workspace_slug)
+    return render(request, "annotations/exports.html", {
+        "workspace": workspace,
+        "jobs": ExportJob.objects.filter(workspace=workspace, requested_by=request.user)[:50],
+    })

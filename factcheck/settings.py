@@ -53,6 +53,9 @@ INSTALLED_APPS = [
     "pgtrigger",
     "django_celery_beat",
     "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "rules",
     "annotations",
 ]
@@ -155,6 +158,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "annotations.tasks.heartbeat", "schedule": 60.0},
     "expire-review-holds": {"task": "annotations.tasks.expire_holds", "schedule": 60.0},
+    "expire-exports": {"task": "annotations.tasks.expire_exports", "schedule": 3600.0},
 }
 
 # --- Auth, sessions, security -------------------------------------------------
@@ -232,10 +236,31 @@ STORAGES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "annotations.api.auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "annotations.api.errors.handle",
+    "DEFAULT_THROTTLE_RATES": {},
 }
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Fact-check desk API",
+    "DESCRIPTION": "Claims, reviews and verdicts of the desks you belong to. Errors always have the shape "
+    '{"error": {"status", "code", "message", "fields"}}.',
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Exports ------------------------------------------------------------------
+
+EXPORT_ROOT = Path(env_str("EXPORT_ROOT", str(VAR_DIR / "exports")))
+EXPORT_RETENTION_HOURS = env_int("EXPORT_RETENTION_HOURS", 24, minimum=1)
 
 # --- Logging ------------------------------------------------------------------
 

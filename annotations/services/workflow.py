@@ -54,6 +54,9 @@ def _transition(
     if t.needs_comment and not comment:
         raise ValidationError({"comment": "Say why in a comment; the author needs it to act."})
     changes = {"state": t.target, **(extra or {})}
+    if t.target == ClaimState.APPROVED:
+        now = timezone.now()
+        changes.update(first_approved_at=claim.first_approved_at or now, last_approved_at=now)
     if t.target != ClaimState.IN_REVIEW:
         changes.update(held_by=None, held_until=None)
     with audit.context(actor_id=actor.pk, transition=EVENT_NAMES[name], reason=comment or None):
