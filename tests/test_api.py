@@ -1,0 +1,262 @@
+"""The three journeys over the REST API with tokens, its rules, its error shape and its costs."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from annotations.models import ApiToken, Claim, Role
+from annotations.services.claims import claim_create
+from annotations.services.tokens import api_token_create
+from annotations.services.workflow import claim_decide, claim_take
+from annotations.services.workspaces import membership_set
+from tests.conftest import ready_and_submit
+
+pytestmark = pytest.mark.django_db
+
+QUOTE = "It is a possibility."
+
+
+def api_as(user) -> APIClient:
+    client = APIClient()
+    _, key = api_token_create(user=user, name="tests")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client
+
+
+def assert_error(response, status: int, field: str | None = None, says: str = ""):
+    assert response.status_code == status, response.content
+    error = response.json()["error"]
+    assert set(error) == {"status", "code", "message", "fields"}
+    assert error["status"] == status and error["message"]
+    if field:
+        assert field in error["fields"], error
+        assert says in error["fields"][field][0], error
+    elif says:
+        assert says in error["message"], error
+    return error
+
+
+def selectors(article, quote=QUOTE):
+    version = article.versions.get()
+    start = version.text.index(quote)
+    return {"article": article.pk, "version": version.pk, "exact": quote, "start": start, "end": start + len(quote)}
+
+
+def approved_claim(article, author, reviewer, quote=QUOTE) -> Claim:
+    version = article.versions.get()
+    start = version.text.index(quote)
+    claim = claim_create(actor=author, article=article, version=version, exact=quote, start=start, end=start + len(quote))
+    claim = claim_take(claim=ready_and_submit(claim), actor=reviewer)
+    return claim_decide(claim=claim, actor=reviewer, decision="approve", comment="", revision=claim.revision)
+
+
+def test_annotate_review_and_export_over_the_api(alice, bob, desk):
+    author, reviewer = api_as(alice), api_as(bob)
+    text = "Minister speaks\nThe minister said the strikes would start in days. Officials disagreed."
+    article = author.post("/api/v1/articles/", {"workspace": desk.slug, "text": text}, format="json")
+    assert article.status_code == 201, article.content
+    version = author.get(f"/api/v1/article-versions/?article={article.json()['id']}").json()["results"][0]
+
+    quote = "the strikes would start in days"
+    start = text.index(quote)
+    created = author.post("/api/v1/claims/", {
+        "article": article.json()["id"], "version": version["id"], "exact": quote, "start": start, "end": start + len(quote),
+    }, format="json")
+    assert created.status_code == 201, created.content
+    claim_id, etag = created.json()["id"], created["ETag"]
+
+    label = author.get(f"/api/v1/rating-scales/?workspace={desk.slug}").json()["results"][0]["labels"][4]
+    patched = author.patch(f"/api/v1/claims/{claim_id}/", {
+        "claim_reviewed": "Minister says strikes start within days", "rating": label["id"], "claimant": "The minister",
+    }, format="json", HTTP_IF_MATCH=etag)
+    assert patched.status_code == 200, patched.content
+    source = author.post("/api/v1/sources/", {"claim": claim_id, "url": "https://example.org/briefing", "stance": "refutes"},
+                         format="json", HTTP_IF_MATCH=patched["ETag"])
+    assert source.status_code == 201, source.content
+    etag = author.get(f"/api/v1/claims/{claim_id}/")["ETag"]
+    assert author.post(f"/api/v1/claims/{claim_id}/submit/", {}, format="json", HTTP_IF_MATCH=etag).status_code == 200
+
+    queue = reviewer.get(f"/api/v1/queue/?workspace={desk.slug}").json()["results"]
+    assert [c["id"] for c in queue] == [claim_id]
+    taken = reviewer.post("/api/v1/queue/take-next/", {"workspace": desk.slug}, format="json")
+    assert (taken.status_code, taken.json()["state"], taken.json()["held_by"]) == (200, "in_review", "bob")
+    approved = reviewer.post(f"/api/v1/claims/{claim_id}/approve/", {}, format="json", HTTP_IF_MATCH=taken["ETag"])
+    assert approved.json()["state"] == "approved"
+
+    export = author.get(f"/api/v1/verdicts/export?format=jsonl&workspace={desk.slug}")
+    assert export.status_code == 200, export.content
+    lines = b"".join(export.streaming_content)
+    import json
+
+    records = [json.loads(line) for line in lines.decode().splitlines()]
+    assert [(r["id"], r["rating"]["name"], r["sources"][0]["stance"]) for r in records] == [(claim_id, "False", "refutes")]
+
+
+def test_a_stale_if_match_gets_412_and_changes_nothing(alice, article):
+    client = api_as(alice)
+    claim = client.post("/api/v1/claims/", selectors(article), format="json")
+    stale = claim["ETag"]
+    first = client.patch(f"/api/v1/claims/{claim.json()['id']}/", {"claimant": "First"}, format="json", HTTP_IF_MATCH=stale)
+    assert first.status_code == 200 and first["ETag"] != stale
+    second = client.patch(f"/api/v1/claims/{claim.json()['id']}/", {"claimant": "Second"}, format="json", HTTP_IF_MATCH=stale)
+    assert_error(second, 412, says="changed since you read it")
+    assert Claim.objects.get().claimant == "First"
+    assert_error(client.patch(f"/api/v1/claims/{claim.json()['id']}/", {"claimant": "Third"}, format="json"), 428)
+    assert Claim.objects.get().claimant == "First"
+
+
+def test_a_bad_selector_is_a_field_level_400_and_stores_nothing(alice, article):
+    client = api_as(alice)
+    assert_error(client.post("/api/v1/claims/", {**selectors(article), "exact": "It is certain."}, format="json"),
+                 400, "exact", "does not match the article text")
+    assert_error(client.post("/api/v1/claims/", {**selectors(article), "start": -1}, format="json"),
+                 400, "start", "greater than or equal to 0")
+    assert_error(client.post("/api/v1/claims/", {k: v for k, v in selectors(article).items() if k != "exact"}, format="json"),
+                 400, "exact", "required")
+    assert not Claim.objects.exists()
+
+
+def test_bad_source_input_names_the_field(alice, article):
+    client = api_as(alice)
+    claim = client.post("/api/v1/claims/", selectors(article), format="json")
+    for body, field, says in [
+        ({"url": "javascript:alert(1)"}, "url", "http:// or https://"),
+        ({"url": "https://example.org", "stance": "maybe"}, "stance", "is not a valid choice"),
+        ({"url": "https://example.org", "accessed_on": "last week"}, "accessed_on", "Date has wrong format"),
+    ]:
+        response = client.post("/api/v1/sources/", {"claim": claim.json()["id"], **body}, format="json", HTTP_IF_MATCH=claim["ETag"])
+        assert_error(response, 400, field, says)
+    assert Claim.objects.get().sources.count() == 0
+
+
+def test_unauthenticated_and_revoked_tokens_get_401(alice, article):
+    assert_error(APIClient().get("/api/v1/claims/"), 401)
+    client = api_as(alice)
+    assert client.get("/api/v1/claims/").status_code == 200
+    ApiToken.objects.update(revoked_at="2026-01-01T00:00:00Z")
+    assert_error(client.get("/api/v1/claims/"), 401, says="unknown or was revoked")
+
+
+def test_another_desks_objects_are_404_and_absent_from_lists(alice, charlie, article, other_desk):
+    claim = api_as(alice).post("/api/v1/claims/", selectors(article), format="json").json()
+    outsider = api_as(charlie)
+    for url in (f"/api/v1/claims/{claim['id']}/", f"/api/v1/articles/{article.pk}/",
+                f"/api/v1/article-versions/{claim['version']}/", f"/api/v1/rating-scales/{article.workspace.rating_scale.pk}/"):
+        assert_error(outsider.get(url), 404)
+    assert outsider.get("/api/v1/claims/").json()["results"] == []
+    assert_error(outsider.patch(f"/api/v1/claims/{claim['id']}/", {"claimant": "x"}, format="json", HTTP_IF_MATCH="*"), 404)
+    assert_error(outsider.post("/api/v1/claims/", selectors(article), format="json"), 400, "article", "No such article")
+    assert_error(outsider.get(f"/api/v1/verdicts/export?format=jsonl&workspace={article.workspace.slug}"), 400, "workspace")
+
+
+@pytest.fixture
+def crew(desk, alice, bob, charlie, make_user, other_desk):
+    dave, erin = make_user("dave"), make_user("erin")
+    membership_set(workspace=desk, user=dave, role=Role.ANNOTATOR)
+    membership_set(workspace=desk, user=erin, role=Role.ADMIN)
+    return {"author": alice, "teammate": dave, "reviewer": bob, "admin": erin, "outsider": charlie}
+
+
+def api_state(state, article, crew):
+    claim = claim_create(actor=crew["author"], article=article, version=article.versions.get(), exact=QUOTE,
+                         start=article.versions.get().text.index(QUOTE), end=article.versions.get().text.index(QUOTE) + len(QUOTE))
+    if state == "draft":
+        return claim
+    claim = ready_and_submit(claim)
+    if state == "submitted":
+        return claim
+    claim = claim_take(claim=claim, actor=crew["reviewer"])
+    if state == "in_review":
+        return claim
+    return claim_decide(claim=claim, actor=crew["reviewer"], decision="approve", comment="", revision=claim.revision)
+
+
+API_ACTIONS = {
+    "edit": ("draft", "patch", "", {"claimant": "X"}),
+    "submit": ("draft", "post", "submit/", {}),
+    "take": ("submitted", "post", "take/", {}),
+    "approve": ("in_review", "post", "approve/", {}),
+    "request-changes": ("in_review", "post", "request-changes/", {"comment": "Fix it."}),
+    "reject": ("in_review", "post", "reject/", {"comment": "No."}),
+    "reopen": ("approved", "post", "reopen/", {"comment": "Correction."}),
+    "delete": ("draft", "delete", "", None),
+}
+API_ALLOWED = {
+    "edit": {"author"}, "submit": {"author"}, "take": {"reviewer", "admin"}, "approve": {"reviewer"},
+    "request-changes": {"reviewer"}, "reject": {"reviewer"}, "reopen": {"admin"}, "delete": {"author"},
+}
+
+
+@pytest.mark.parametrize("role", ["author", "teammate", "reviewer", "admin", "outsider"])
+@pytest.mark.parametrize("action", list(API_ACTIONS))
+def test_permission_matrix_over_the_api(article, crew, action, role):
+    state, method, suffix, body = API_ACTIONS[action]
+    claim = api_state(state, article, crew)
+    if action == "submit":
+        from annotations.services.claims import claim_update
+
+        claim = claim_update(claim=claim, actor=crew["author"], revision=claim.revision,
+                             fields={"claim_reviewed": "R", "rating": article.workspace.rating_scale.labels.first()})
+    client = api_as(crew[role])
+    url = f"/api/v1/claims/{claim.pk}/{suffix}"
+    kwargs = {"format": "json", "HTTP_IF_MATCH": f'"claim-{claim.pk}-r{claim.revision}"'}
+    response = getattr(client, method)(url, body, **kwargs) if body is not None else getattr(client, method)(url, **kwargs)
+    before_state = claim.state
+    if role in API_ALLOWED[action]:
+        assert response.status_code in (200, 204), response.content
+    elif role == "outsider":
+        assert_error(response, 404)
+    else:
+        assert_error(response, 403)
+        assert Claim.objects.get(pk=claim.pk).state == before_state
+
+
+def test_audit_events_and_memberships_follow_the_roles(article, crew):
+    assert api_as(crew["admin"]).get("/api/v1/audit-events/").json()["results"]
+    assert api_as(crew["reviewer"]).get("/api/v1/audit-events/").json()["results"] == []
+    body = {"workspace": article.workspace.slug, "username": "dave", "role": "reviewer"}
+    assert_error(api_as(crew["reviewer"]).post("/api/v1/memberships/", body, format="json"), 403)
+    assert api_as(crew["admin"]).post("/api/v1/memberships/", body, format="json").status_code == 201
+    assert_error(api_as(crew["admin"]).post("/api/v1/memberships/", {**body, "role": "owner"}, format="json"),
+                 400, "role", "is not a valid choice")
+
+
+LIST_ENDPOINTS = [
+    "/api/v1/claims/", "/api/v1/articles/", "/api/v1/article-versions/", "/api/v1/sources/", "/api/v1/reviews/",
+    "/api/v1/workspaces/", "/api/v1/memberships/", "/api/v1/rating-scales/", "/api/v1/audit-events/",
+    "/api/v1/exports/", "/api/v1/queue/?workspace=alice-desk",
+]
+
+
+@pytest.mark.parametrize("url", LIST_ENDPOINTS)
+def test_list_query_counts_do_not_grow_with_page_size(url, crew, desk, article):
+    from annotations.models import ExportJob, Source
+    from annotations.services.articles import article_import
+    from annotations.services.workspaces import workspace_create
+
+    for i in range(6):
+        article_import(workspace=desk, text=f"Article {i}\nThe minister said {i} things.")
+        claim = ready_and_submit(claim_create(
+            actor=crew["author"], article=article, version=article.versions.get(), exact=QUOTE,
+            start=article.versions.get().text.index(QUOTE), end=article.versions.get().text.index(QUOTE) + len(QUOTE)))
+        Source.objects.create(claim=claim, url=f"https://example.org/{i}", created_by=crew["author"])
+        if i < 3:
+            claim_decide(claim=claim_take(claim=claim, actor=crew["reviewer"]), actor=crew["reviewer"],
+                         decision="approve", comment="", revision=claim.revision + 1)
+        ExportJob.objects.create(workspace=desk, requested_by=crew["admin"], format="csv")
+        membership_set(workspace=workspace_create(name=f"Desk {i}", slug=f"desk-{i}"), user=crew["admin"], role=Role.ADMIN)
+    client = api_as(crew["admin"])
+    client.get(url)  # warm up caches (content types, token last-used)
+
+    def count(page_size):
+        sep = "&" if "?" in url else "?"
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(f"{url}{sep}page_size={page_size}")
+        assert response.status_code == 200, response.content
+        return len(ctx.captured_queries), len(response.json()["results"]), [q["sql"] for q in ctx.captured_queries]
+
+    small, small_n, _ = count(2)
+    large, large_n, sql = count(50)
+    assert large_n > small_n >= 1 or large_n == small_n == 1
+    assert large == small, "\n".join(sql)
