@@ -47,7 +47,8 @@ def verdict_queryset(filters: ExportFilters):
     return qs
 
 
-def verdict_pages(filters: ExportFilters, page_size: int = PAGE_SIZE) -> Iterator[list[Claim]]:
+def verdict_pages(filters: ExportFilters, page_size: int | None = None) -> Iterator[list[Claim]]:
+    page_size = page_size or PAGE_SIZE
     base = (
         verdict_queryset(filters)
         .select_related("workspace", "article", "version", "rating", "created_by")

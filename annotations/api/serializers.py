@@ -1,5 +1,7 @@
 """Serializers: shapes and input checks only. Every write goes through a service."""
 
+import datetime
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -132,10 +134,10 @@ class ClaimSerializer(serializers.ModelSerializer):
     workspace = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     version_sha256 = serializers.CharField(source="version.sha256", read_only=True)
     selectors = serializers.SerializerMethodField()
-    rating_name = serializers.CharField(source="rating.name", read_only=True, default=None)
+    rating_name = serializers.CharField(source="rating.name", read_only=True, default=None, allow_null=True)
     created_by = serializers.CharField(source="created_by.username", read_only=True)
     last_edited_by = serializers.CharField(source="last_edited_by.username", read_only=True)
-    held_by = serializers.CharField(source="held_by.username", read_only=True, default=None)
+    held_by = serializers.CharField(source="held_by.username", read_only=True, default=None, allow_null=True)
     sources = SourceSerializer(many=True, read_only=True)
 
     class Meta:
@@ -196,7 +198,7 @@ class ReviewSerializer(serializers.ModelSerializer):
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
-    actor = serializers.CharField(source="actor.username", read_only=True, default=None)
+    actor = serializers.CharField(source="actor.username", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = AuditEvent
@@ -227,4 +229,4 @@ class ExportRequestSerializer(serializers.Serializer):
                                     required=False, default="approved")
     rating = serializers.IntegerField(required=False, min_value=1)
     article = serializers.IntegerField(required=False, min_value=1)
-    updated_since = serializers.DateTimeField(required=False)
+    updated_since = serializers.DateTimeField(required=False, default_timezone=datetime.timezone.utc)

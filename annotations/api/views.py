@@ -2,14 +2,23 @@
 objects are 404); writes call the same services, and so the same permission rules,
 as the pages."""
 
+import datetime
+
 import django_filters
+from django import forms
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, Subquery
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import mixins, pagination, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
@@ -42,6 +51,32 @@ from annotations.services import workflow
 from annotations.services.articles import article_import
 from annotations.services.exports import export_job_create
 from annotations.services.workspaces import membership_remove, membership_set
+
+
+MAX_ID = 2**63 - 1
+JSONLD_LIST = {"type": "array", "items": {"type": "object"},
+               "description": "ClaimReview (schema.org) or W3C Web Annotation objects."}
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
+class IdFilter(django_filters.NumberFilter):  # noqa: D101
+    """An object id: an unknown one filters to nothing; a non-id is a 400 naming the filter."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """ISO 8601 with any offset; compared in UTC, since Postgres refuses offsets past ±15:59."""
+
+    def filter(self, qs, value):
+        if value is not None:
+            value = value.astimezone(datetime.timezone.utc)
+        return super().filter(qs, value)
 
 
 class Cursor(pagination.CursorPagination):
@@ -185,7 +220,7 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
 class ArticleFilter(django_filters.FilterSet):
     workspace = django_filters.CharFilter(field_name="workspace__slug")
     title = django_filters.CharFilter(lookup_expr="icontains")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
 
     class Meta:
         model = Article
@@ -224,6 +259,9 @@ class ArticleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
 
 
 class ArticleVersionFilter(django_filters.FilterSet):
+    # Ids as plain numbers: an unknown id filters to nothing instead of failing.
+    article = IdFilter(field_name="article_id")
+
     class Meta:
         model = ArticleVersion
         fields = ["article", "sha256"]
@@ -248,7 +286,10 @@ class ArticleVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sc
 class ClaimFilter(django_filters.FilterSet):
     workspace = django_filters.CharFilter(field_name="workspace__slug")
     created_by = django_filters.CharFilter(field_name="created_by__username")
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_since = UtcDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    article = IdFilter(field_name="article_id")
+    version = IdFilter(field_name="version_id")
+    rating = IdFilter(field_name="rating_id")
 
     class Meta:
         model = Claim
@@ -451,6 +492,8 @@ class QueueViewSet(mixins.ListModelMixin, Scoped):
 # --- Sources and reviews -------------------------------------------------------------------
 
 class SourceFilter(django_filters.FilterSet):
+    claim = IdFilter(field_name="claim_id")
+
     class Meta:
         model = Source
         fields = ["claim", "stance"]
@@ -516,6 +559,7 @@ class SourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped):
 
 class ReviewFilter(django_filters.FilterSet):
     reviewer = django_filters.CharFilter(field_name="reviewer__username")
+    claim = IdFilter(field_name="claim_id")
 
     class Meta:
         model = Review
@@ -537,10 +581,10 @@ class ReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped):
 
 class AuditEventFilter(django_filters.FilterSet):
     actor = django_filters.CharFilter(field_name="actor__username")
-    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lte")
-    workspace = django_filters.NumberFilter(field_name="workspace_id")
-    claim = django_filters.NumberFilter(field_name="claim_id")
+    occurred_after = UtcDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = UtcDateTimeFilter(field_name="occurred_at", lookup_expr="lte")
+    workspace = IdFilter(field_name="workspace_id")
+    claim = IdFilter(field_name="claim_id")
 
     class Meta:
         model = AuditEvent
@@ -574,7 +618,11 @@ class VerdictExportView(APIView):
             OpenApiParameter("article", int),
             OpenApiParameter("updated_since", OpenApiTypes.DATETIME),
         ],
-        responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY)},
+        responses={
+            (200, "application/x-ndjson"): OpenApiResponse(OpenApiTypes.BINARY),
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY),
+            (200, "application/ld+json"): OpenApiResponse(JSONLD_LIST),
+        },
     )
     def get(self, request):
         filters, fmt = export_request(request, request.query_params)
@@ -625,7 +673,11 @@ class ExportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped)
         job = export_job_create(workspace=workspace, actor=request.user, fmt=fmt, filters=v)
         return Response(s.ExportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY)})
+    @extend_schema(responses={
+        (200, "application/x-ndjson"): OpenApiResponse(OpenApiTypes.BINARY),
+        (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY),
+        (200, "application/ld+json"): OpenApiResponse(JSONLD_LIST),
+    })
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
         job = self.get_object()
