@@ -5,6 +5,7 @@ Redis database of its own (15), so it never touches a running desk's data.
 """
 
 import os
+import tempfile
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-never-used-outside-the-test-suite")
 os.environ.setdefault("DEBUG", "0")
@@ -12,6 +13,8 @@ os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("SECURE_HSTS_SECONDS", "0")
+# Export files of this run (and of the worker processes it starts) go to a temporary folder.
+os.environ.setdefault("EXPORT_ROOT", tempfile.mkdtemp(prefix="factcheck-test-exports-"))
 
 from factcheck.settings import *  # noqa: E402,F403
 
