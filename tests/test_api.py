@@ -260,3 +260,19 @@ def test_list_query_counts_do_not_grow_with_page_size(url, crew, desk, article):
     large, large_n, sql = count(50)
     assert large_n > small_n >= 1 or large_n == small_n == 1
     assert large == small, "\n".join(sql)
+
+
+def test_a_person_creates_and_revokes_a_token_on_their_profile_page(client, alice, article):
+    client.force_login(alice)
+    page = client.post("/profile/", {"name": "partner sync"})
+    key = page.context["new_key"]
+    assert key.startswith("fc_") and key in page.content.decode()
+    token = ApiToken.objects.get(user=alice)
+    assert token.key_hash != key and key not in token.prefix + token.name  # only the hash is kept
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert api.get("/api/v1/claims/").status_code == 200
+    assert key not in client.get("/profile/").content.decode()  # shown once
+    client.post("/profile/", {"revoke": token.pk})
+    assert_error(api.get("/api/v1/claims/"), 401)
+    assert "Name the token" in [str(m) for m in client.post("/profile/", {"name": " "}, follow=True).context["messages"]][0]
