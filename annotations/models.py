@@ -395,6 +395,14 @@ class Stance(models.TextChoices):
     CONTEXT = "context", "Gives context"
 
 
+class LinkStatus(models.TextChoices):
+    PENDING = "pending", "Not checked yet"
+    OK = "ok", "Reachable"
+    CHANGED = "changed", "Changed since the last check"
+    BROKEN = "broken", "Broken"
+    REFUSED = "refused", "Refused (unsafe address)"
+
+
 class Source(models.Model):
     """Evidence for a claim's verdict."""
 
@@ -406,6 +414,14 @@ class Source(models.Model):
     stance = models.CharField(max_length=10, choices=Stance.choices, default=Stance.CONTEXT)
     accessed_on = models.DateField(null=True, blank=True)
     archive_url = models.URLField(max_length=2000, blank=True)
+    # The latest link check (history in SourceCheck); written by the link-check task.
+    link_status = models.CharField(max_length=10, choices=LinkStatus.choices, default=LinkStatus.PENDING)
+    link_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    link_final_url = models.URLField(max_length=2000, blank=True)
+    link_title = models.CharField(max_length=500, blank=True)
+    link_content_hash = models.CharField(max_length=64, blank=True)
+    link_error = models.CharField(max_length=500, blank=True)
+    link_checked_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -414,6 +430,12 @@ class Source(models.Model):
 
     class Meta:
         ordering = ["claim", "id"]
+        indexes = [
+            # Re-check job: sources checked longest ago first.
+            models.Index(fields=["link_checked_at"], name="source_checked_idx"),
+            # Queue and claim flags: a claim's broken or changed sources.
+            models.Index(fields=["claim", "link_status"], name="source_claim_status_idx"),
+        ]
         constraints = [
             models.CheckConstraint(condition=~Q(url=""), name="source_url_not_empty"),
             models.CheckConstraint(
@@ -571,4 +593,91 @@ class ExportJob(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=ExportStatus.values), name="export_status_is_known"),
+        ]
+
+
+class SourceCheck(models.Model):
+    """One link check of a source. `token` is fixed when the check is enqueued, so a
+    check delivered twice (a worker died after doing it) is recorded once."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="checks")
+    token = models.CharField(max_length=40)
+    status = models.CharField(max_length=10, choices=LinkStatus.choices)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    final_url = models.URLField(max_length=2000, blank=True)
+    title = models.CharField(max_length=500, blank=True)
+    content_hash = models.CharField(max_length=64, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    checked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["source", "-checked_at"]
+        constraints = [models.UniqueConstraint(fields=["source", "token"], name="source_check_once_per_token")]
+
+
+class OutboxMessage(models.Model):
+    """A task to enqueue, written in the same transaction as the change that needs it.
+
+    Sent to the broker after commit; if the broker is down, the periodic drain (and the
+    next successful send) delivers it later. Nothing is lost with Redis.
+    """
+
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            # Drain job and operations page: what is still waiting, oldest first.
+            models.Index(fields=["id"], condition=Q(sent_at__isnull=True), name="outbox_pending_idx"),
+        ]
+
+
+class NotificationSent(models.Model):
+    """One e-mail sent, so a notification task that runs twice sends it once."""
+
+    kind = models.CharField(max_length=40)
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="+")
+    revision = models.PositiveIntegerField()
+    recipient = models.EmailField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "claim", "revision", "recipient"], name="notification_sent_once"
+            )
+        ]
+
+
+class MatchStatus(models.TextChoices):
+    SUGGESTED = "suggested", "Suggested"
+    CONFIRMED = "confirmed", "Confirmed"
+    DISMISSED = "dismissed", "Dismissed"
+
+
+class ClaimMatch(models.Model):
+    """"Possibly the same claim as": another claim of the workspace, with a score."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="matches")
+    other = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField()
+    status = models.CharField(max_length=10, choices=MatchStatus.choices, default=MatchStatus.SUGGESTED)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["claim", "-score"]
+        constraints = [
+            # A dismissed pair stays dismissed: re-matching updates, never duplicates.
+            models.UniqueConstraint(fields=["claim", "other"], name="claim_match_pair_unique"),
+            models.CheckConstraint(condition=~Q(claim=F("other")), name="claim_match_not_self"),
+            models.CheckConstraint(condition=Q(score__gte=0, score__lte=1), name="claim_match_score_range"),
         ]

@@ -21,20 +21,60 @@ def heartbeat() -> str:
     return now
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def notify_claim_submitted(claim_id: int) -> int:
+# Retried with exponential backoff (and jitter) when the mail server or a page is down.
+RETRY = dict(autoretry_for=(OSError,), retry_backoff=True, retry_backoff_max=600, retry_jitter=True, max_retries=8)
+
+
+@shared_task(**RETRY)
+def notify_claim_submitted(claim_id: int, revision: int | None = None) -> int:
     """E-mail the desk's reviewers that a claim is waiting. Returns how many were sent."""
     from annotations.services.notifications import notify_claim_submitted as send
 
-    return send(claim_id=claim_id)
+    return send(claim_id=claim_id, revision=revision)
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def notify_claim_decided(claim_id: int) -> int:
+@shared_task(**RETRY)
+def notify_claim_decided(claim_id: int, revision: int | None = None) -> int:
     """E-mail the author the latest decision on their claim."""
     from annotations.services.notifications import notify_claim_decided as send
 
-    return send(claim_id=claim_id)
+    return send(claim_id=claim_id, revision=revision)
+
+
+@shared_task(**RETRY)
+def check_source_link(source_id: int, token: str) -> str:
+    from annotations.services.sources import source_check_run
+
+    check = source_check_run(source_id=source_id, token=token)
+    return check.status if check else "missing"
+
+
+@shared_task
+def recheck_sources() -> int:
+    from annotations.services.sources import sources_recheck_due
+
+    return sources_recheck_due()
+
+
+@shared_task(**RETRY)
+def match_claim(claim_id: int) -> int:
+    from annotations.services.matching import claim_match_find
+
+    return claim_match_find(claim_id=claim_id)
+
+
+@shared_task
+def drain_outbox() -> int:
+    from annotations import outbox
+
+    return outbox.drain()
+
+
+@shared_task
+def remind_reviewers() -> int:
+    from annotations.services.notifications import remind_reviewers as send
+
+    return send()
 
 
 @shared_task

@@ -13,6 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 from factcheck.env import (
     development_secret_key,
     env_bool,
+    env_float,
     env_int,
     env_list,
     env_str,
@@ -159,6 +160,9 @@ CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "annotations.tasks.heartbeat", "schedule": 60.0},
     "expire-review-holds": {"task": "annotations.tasks.expire_holds", "schedule": 60.0},
     "expire-exports": {"task": "annotations.tasks.expire_exports", "schedule": 3600.0},
+    "drain-outbox": {"task": "annotations.tasks.drain_outbox", "schedule": 30.0},
+    "recheck-sources": {"task": "annotations.tasks.recheck_sources", "schedule": 3600.0},
+    "remind-reviewers": {"task": "annotations.tasks.remind_reviewers", "schedule": 3600.0},
 }
 
 # --- Auth, sessions, security -------------------------------------------------
@@ -262,6 +266,17 @@ SPECTACULAR_SETTINGS = {
         "annotations.api.schema.add_error_responses",
     ],
 }
+
+# --- Background work ------------------------------------------------------------
+
+# Source link checks. Loopback is for tests only: never turn it on in production.
+LINKCHECK_ALLOW_LOOPBACK = env_bool("LINKCHECK_ALLOW_LOOPBACK", False)
+LINKCHECK_TIMEOUT = env_int("LINKCHECK_TIMEOUT", 10, minimum=1)
+LINKCHECK_INTERVAL_HOURS = env_int("LINKCHECK_INTERVAL_HOURS", 24, minimum=1)
+# Reviewers are reminded of claims waiting longer than this.
+REVIEW_REMINDER_HOURS = env_int("REVIEW_REMINDER_HOURS", 24, minimum=1)
+# Claim matching: suggestions at or above this score are shown.
+MATCH_THRESHOLD = env_float("MATCH_THRESHOLD", 0.25, minimum=0.0, maximum=1.0)
 
 # --- Exports ------------------------------------------------------------------
 

@@ -6,11 +6,13 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from annotations import outbox
 from annotations.audit import as_actor
 from annotations.anchoring import Selectors, reanchor, selectors_for, trim_span
 from annotations.errors import ConflictError
 from annotations.models import AnchorStatus, Article, ArticleVersion, Claim, Source
 from annotations.permissions import require
+from annotations.services.sources import source_check_enqueue
 
 CLAIM_FIELDS = ("claim_reviewed", "claimant", "claim_date", "rating", "rationale")
 SOURCE_FIELDS = ("url", "title", "publisher", "quote", "stance", "accessed_on", "archive_url")
@@ -68,7 +70,7 @@ def claim_create(
     selectors = _selectors_from_request(
         text=version.text, exact=exact, start=start, end=end, prefix=prefix, suffix=suffix
     )
-    return Claim.objects.create(
+    claim = Claim.objects.create(
         workspace=article.workspace,
         article=article,
         version=version,
@@ -80,6 +82,8 @@ def claim_create(
         created_by=actor,
         last_edited_by=actor,
     )
+    outbox.enqueue("annotations.tasks.match_claim", claim.pk)
+    return claim
 
 
 def _claim_bump(*, claim: Claim, actor: AbstractBaseUser, revision: int, **changes) -> None:
@@ -137,11 +141,17 @@ def claim_update(
                 existing[change.pk].delete()
             continue
         source = existing.get(change.pk) or Source(claim=claim, created_by=actor)
+        old_url = source.url if source.pk else None
         for name in SOURCE_FIELDS:
             if name in change.fields:
                 setattr(source, name, change.fields[name])
+        url_changed = old_url != source.url
         source.full_clean(exclude=["claim", "created_by"])
         source.save()
+        if url_changed:
+            source_check_enqueue(source=source)
+    if "claim_reviewed" in fields:
+        outbox.enqueue("annotations.tasks.match_claim", claim.pk)
     return claim
 
 

@@ -25,10 +25,10 @@ def export_file_path(job: ExportJob) -> Path | None:
 
 @transaction.atomic
 def export_job_create(*, workspace: Workspace, actor: AbstractBaseUser, fmt: str, filters: dict) -> ExportJob:
-    from annotations import tasks
+    from annotations import outbox
 
     job = ExportJob.objects.create(workspace=workspace, requested_by=actor, format=fmt, filters=filters)
-    transaction.on_commit(lambda: tasks.run_export.delay(job.pk))
+    outbox.enqueue("annotations.tasks.run_export", job.pk)
     return job
 
 

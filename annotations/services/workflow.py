@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from annotations import audit
+from annotations import audit, outbox
 from annotations.audit import as_actor
 from annotations.errors import ConflictError, PermissionDenied
 from annotations.models import Claim, ClaimState, Review, Workspace
@@ -79,12 +79,11 @@ def _transition(
 
 
 def _notify_after_commit(name: str, claim: Claim) -> None:
-    from annotations import tasks
-
+    """Through the outbox: sent after commit, and later if Redis is down right now."""
     if name == "submit":
-        transaction.on_commit(lambda: tasks.notify_claim_submitted.delay(claim.pk))
+        outbox.enqueue("annotations.tasks.notify_claim_submitted", claim.pk, claim.revision)
     elif name in ("approve", "request_changes", "reject", "reopen"):
-        transaction.on_commit(lambda: tasks.notify_claim_decided.delay(claim.pk))
+        outbox.enqueue("annotations.tasks.notify_claim_decided", claim.pk, claim.revision)
 
 
 @as_actor

@@ -1,0 +1,147 @@
+"""Fetching a source's URL safely: bounded, and never at a private address (SSRF).
+
+Every hop (the URL and each redirect) is checked the same way: http or https only; the
+host name is resolved once and *every* address it resolves to must be public; then the
+connection goes to that checked address (no second lookup a rebinding DNS server could
+answer differently), with the original host name for the Host header and for TLS.
+Private, loopback, link-local (cloud metadata included), multicast, reserved and shared
+addresses are refused with a sentence saying why. Loopback can be allowed for tests
+(LINKCHECK_ALLOW_LOOPBACK); nothing else can.
+"""
+
+import hashlib
+import http.client
+import ipaddress
+import re
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+from html import unescape
+from urllib.parse import urljoin, urlsplit
+
+USER_AGENT = "Mozilla/5.0 (compatible; FactCheckDesk/1.0; +source link checker)"
+MAX_REDIRECTS = 5
+MAX_BYTES = 2 * 1024 * 1024
+TIMEOUT = 10.0
+# Metadata services that are not in a link-local range everywhere.
+METADATA_ADDRESSES = {
+    ipaddress.ip_address("169.254.169.254"),
+    ipaddress.ip_address("fd00:ec2::254"),
+    ipaddress.ip_address("100.100.100.200"),
+}
+TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+
+
+class Refused(Exception):
+    """The URL may not be fetched; the message says why, as a sentence."""
+
+
+@dataclass(frozen=True)
+class Fetched:
+    status_code: int
+    final_url: str
+    title: str
+    content_hash: str
+    truncated: bool
+
+
+def address_problem(ip: ipaddress._BaseAddress, *, allow_loopback: bool) -> str | None:
+    """Why this address may not be fetched, or None if it may."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip in METADATA_ADDRESSES:
+        return "a cloud metadata address"
+    if ip.is_loopback:
+        return None if allow_loopback else "a loopback address"
+    if ip.is_link_local:
+        return "a link-local address"
+    if ip.is_multicast:
+        return "a multicast address"
+    if ip.is_private:
+        return "a private address"
+    if ip.is_reserved or ip.is_unspecified or not ip.is_global:
+        return "a reserved address"
+    return None
+
+
+def checked_address(host: str, port: int, *, allow_loopback: bool) -> str:
+    """Resolve once; refuse if any address is unsafe; return the address to connect to."""
+    try:
+        literal = ipaddress.ip_address(host.strip("[]"))
+        addresses = [literal]
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            raise Refused(f"The host name {host} could not be resolved ({exc.strerror}).") from None
+        addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    if not addresses:
+        raise Refused(f"The host name {host} has no address.")
+    for ip in addresses:
+        problem = address_problem(ip, allow_loopback=allow_loopback)
+        if problem:
+            if str(ip) == host.strip("[]"):
+                raise Refused(f"Refused to fetch: {ip} is {problem}.")
+            raise Refused(f"Refused to fetch: {host} resolves to {ip}, which is {problem}.")
+    return str(addresses[0])
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to a fixed address, with SNI and certificate checks for the real host name."""
+
+    def __init__(self, address: str, host: str, port: int, timeout: float):
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._address = address
+
+    def connect(self):
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, address: str, host: str, port: int, timeout: float):
+        super().__init__(host, port, timeout=timeout)
+        self._address = address
+
+    def connect(self):
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+def fetch(url: str, *, allow_loopback: bool = False, timeout: float = TIMEOUT,
+          max_bytes: int = MAX_BYTES, max_redirects: int = MAX_REDIRECTS) -> Fetched:
+    deadline = time.monotonic() + timeout
+    for _ in range(max_redirects + 1):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise Refused(f"Refused to fetch {url[:200]}: only http and https addresses are checked.")
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        address = checked_address(parts.hostname, port, allow_loopback=allow_loopback)
+        remaining = max(0.5, deadline - time.monotonic())
+        connection_class = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
+        conn = connection_class(address, parts.hostname, port, remaining)
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        try:
+            conn.request("GET", path, headers={
+                "User-Agent": USER_AGENT, "Accept": "text/html,application/xhtml+xml,*/*;q=0.8",
+                "Accept-Encoding": "identity",
+            })
+            response = conn.getresponse()
+            if response.status in (301, 302, 303, 307, 308) and response.getheader("Location"):
+                url = urljoin(url, response.getheader("Location"))
+                continue
+            body = response.read(max_bytes + 1)
+        finally:
+            conn.close()
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"The page took longer than {timeout:.0f} s.")
+        match = TITLE.search(body[:200_000])
+        title = unescape(match.group(1).decode("utf-8", "replace")).strip()[:500] if match else ""
+        return Fetched(
+            status_code=response.status,
+            final_url=url,
+            title=" ".join(title.split()),
+            content_hash=hashlib.sha256(body[:max_bytes]).hexdigest(),
+            truncated=len(body) > max_bytes,
+        )
+    raise Refused(f"Gave up after {max_redirects} redirects.")

@@ -1,0 +1,65 @@
+"""Source link checks: enqueue, run (idempotent by token), re-check on a schedule."""
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from annotations import linkcheck, outbox
+from annotations.models import LinkStatus, Source, SourceCheck
+
+
+def source_check_enqueue(*, source: Source) -> None:
+    outbox.enqueue("annotations.tasks.check_source_link", source.pk, uuid.uuid4().hex)
+
+
+def source_check_run(*, source_id: int, token: str) -> SourceCheck | None:
+    """Fetch the source's URL and record what came back. Running it twice with the same
+    token (a redelivered task) records one check."""
+    source = Source.objects.filter(pk=source_id).first()
+    if source is None:
+        return None
+    done = SourceCheck.objects.filter(source=source, token=token).first()
+    if done is not None:
+        return done
+    result = dict(status=LinkStatus.OK, status_code=None, final_url="", title="", content_hash="", error="")
+    try:
+        fetched = linkcheck.fetch(source.url, allow_loopback=settings.LINKCHECK_ALLOW_LOOPBACK,
+                                  timeout=settings.LINKCHECK_TIMEOUT)
+    except linkcheck.Refused as exc:
+        result.update(status=LinkStatus.REFUSED, error=str(exc)[:500])
+    except (OSError, TimeoutError, ValueError) as exc:
+        result.update(status=LinkStatus.BROKEN, error=f"The page could not be fetched: {exc}"[:500])
+    else:
+        result.update(status_code=fetched.status_code, final_url=fetched.final_url[:2000],
+                      title=fetched.title, content_hash=fetched.content_hash)
+        if fetched.status_code >= 400:
+            result.update(status=LinkStatus.BROKEN, error=f"The server answered {fetched.status_code}.")
+        elif source.link_content_hash and source.link_content_hash != fetched.content_hash:
+            result.update(status=LinkStatus.CHANGED)
+    try:
+        with transaction.atomic():
+            check = SourceCheck.objects.create(source=source, token=token, **result)
+            Source.objects.filter(pk=source.pk).update(
+                link_status=result["status"], link_status_code=result["status_code"],
+                link_final_url=result["final_url"], link_title=result["title"],
+                link_content_hash=result["content_hash"] or source.link_content_hash,
+                link_error=result["error"], link_checked_at=timezone.now(),
+            )
+    except IntegrityError:  # another delivery of the same check won the race
+        return SourceCheck.objects.get(source=source, token=token)
+    return check
+
+
+@transaction.atomic
+def sources_recheck_due(*, limit: int = 500) -> int:
+    """Enqueue a check for every source not checked within LINKCHECK_INTERVAL_HOURS."""
+    cutoff = timezone.now() - timedelta(hours=settings.LINKCHECK_INTERVAL_HOURS)
+    due = list(
+        Source.objects.filter(link_checked_at__isnull=True).order_by("id")[:limit]
+    ) + list(Source.objects.filter(link_checked_at__lt=cutoff).order_by("link_checked_at")[:limit])
+    for source in due[:limit]:
+        source_check_enqueue(source=source)
+    return min(len(due), limit)
