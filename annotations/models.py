@@ -681,3 +681,16 @@ class ClaimMatch(models.Model):
             models.CheckConstraint(condition=~Q(claim=F("other")), name="claim_match_not_self"),
             models.CheckConstraint(condition=Q(score__gte=0, score__lte=1), name="claim_match_score_range"),
         ]
+
+
+class TaskFailure(models.Model):
+    """A task that failed for good (after its retries), for the operations page."""
+
+    task = models.CharField(max_length=200)
+    task_id = models.CharField(max_length=200)
+    args = models.TextField(blank=True)
+    error = models.TextField()
+    failed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-failed_at"]

@@ -195,7 +195,7 @@ def queue_claims(*, workspace: Workspace, reviewer, article_id=None, rating_id=N
         qs = qs.filter(rating_id=rating_id)
     if author_id:
         qs = qs.filter(created_by_id=author_id)
-    return qs
+    return with_source_problems(qs)
 
 
 def queue_counts(*, workspace: Workspace, reviewer) -> dict:
@@ -301,3 +301,57 @@ def audit_log(*, workspace: Workspace, actor_id=None, action="", object_type="",
     if until:
         qs = qs.filter(occurred_at__date__lte=until)
     return qs
+
+
+def claim_matches(*, claim: Claim):
+    """"Possibly the same claim as ...": open and confirmed suggestions, best first."""
+    from annotations.models import ClaimMatch, MatchStatus
+
+    return (
+        ClaimMatch.objects.filter(claim=claim)
+        .exclude(status=MatchStatus.DISMISSED)
+        .select_related("other__article", "other__rating")
+        .order_by("-score")
+    )
+
+
+SOURCE_PROBLEMS = ("broken", "changed", "refused")
+
+
+def with_source_problems(qs):
+    """Annotate claims with whether any of their sources is broken, changed or refused."""
+    from django.db.models import Exists
+
+    from annotations.models import Source
+
+    return qs.annotate(
+        source_problem=Exists(Source.objects.filter(claim=OuterRef("pk"), link_status__in=SOURCE_PROBLEMS))
+    )
+
+
+def operations_summary() -> dict:
+    """For the operations page: broker queue depth, outbox backlog, recent failures."""
+    import redis
+    from django.conf import settings
+    from django.utils import timezone
+
+    from annotations.models import OutboxMessage, TaskFailure
+
+    pending = OutboxMessage.objects.filter(sent_at__isnull=True)
+    oldest = pending.order_by("id").values_list("created_at", flat=True).first()
+    try:
+        client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_connect_timeout=2, socket_timeout=2)
+        depth = client.llen("celery")
+        unacked = client.hlen("unacked")
+        broker = "ok"
+    except Exception as exc:  # the page must show that the broker is down, not fail
+        depth = unacked = None
+        broker = f"unreachable: {exc.__class__.__name__}"
+    return {
+        "broker": broker,
+        "queue_depth": depth,
+        "unacked": unacked,
+        "outbox_backlog": pending.count(),
+        "outbox_oldest_age": (timezone.now() - oldest) if oldest else None,
+        "failures": TaskFailure.objects.order_by("-id")[:50],
+    }

@@ -29,4 +29,10 @@ urlpatterns = [
     path("w/<slug:workspace_slug>/members/", views_review.members, name="members"),
     path("w/<slug:workspace_slug>/exports/", views_review.exports_page, name="exports"),
     path("profile/", views_review.profile, name="profile"),
+    path("ops/", views_review.operations, name="operations"),
+    path(
+        "w/<slug:workspace_slug>/matches/<int:match_id>/<str:status>/",
+        views_review.match_decide,
+        name="match_decide",
+    ),
 ]

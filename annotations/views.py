@@ -258,6 +258,7 @@ def claim_edit(request, workspace_slug: str, claim_id: int):
             "transitions": {t.name for t in available_transitions(claim=claim, user=request.user)},
             "reviews": claim.reviews.select_related("reviewer").order_by("created_at"),
             "timeline": selectors.claim_timeline(claim=claim),
+            "matches": selectors.claim_matches(claim=claim),
         },
     )
 

@@ -253,3 +253,29 @@ def exports_page(request, workspace_slug: str):
         "workspace": workspace,
         "jobs": ExportJob.objects.filter(workspace=workspace, requested_by=request.user)[:50],
     })
+
+
+@login_required
+@require_POST
+def match_decide(request, workspace_slug: str, match_id: int, status: str):
+    from annotations.models import ClaimMatch
+    from annotations.services.matching import claim_match_decide
+
+    match = ClaimMatch.objects.select_related("claim__workspace").filter(
+        pk=match_id, claim__workspace__slug=workspace_slug, claim__workspace__memberships__user=request.user
+    ).first()
+    if match is None:
+        raise Http404("No such suggestion in your desks.")
+    try:
+        claim_match_decide(match=match, actor=request.user, status=status)
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+    return redirect("claim_edit", workspace_slug, match.claim_id)
+
+
+@login_required
+def operations(request):
+    """Queue depth, outbox backlog and failed tasks: for staff only."""
+    if not request.user.is_staff:
+        return _forbidden(request, "Only staff see the operations page.")
+    return render(request, "annotations/operations.html", {"ops": selectors.operations_summary()})

@@ -23,3 +23,16 @@ def _audit_task_context_end(task_id=None, **kwargs):
     from annotations import audit
 
     audit.task_finished(task_id)
+
+
+@signals.task_failure.connect
+def _record_failure(sender=None, task_id=None, exception=None, args=None, **kwargs):
+    from annotations.models import TaskFailure
+
+    try:
+        TaskFailure.objects.create(
+            task=getattr(sender, "name", str(sender))[:200], task_id=str(task_id)[:200],
+            args=repr(args)[:2000], error=f"{exception.__class__.__name__}: {exception}"[:5000],
+        )
+    except Exception:  # recording a failure must never fail the worker
+        pass

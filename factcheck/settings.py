@@ -149,9 +149,12 @@ if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
     )
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    # Longer than the hard time limit: Redis re-delivers an unacknowledged task
-    # after this many seconds, and must not do so while it is still running.
-    "visibility_timeout": CELERY_TASK_TIME_LIMIT * 4,
+    # Longer than the hard time limit: Redis re-delivers an unacknowledged task (its
+    # worker died) after this many seconds, and must not do so while it still runs.
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT * 4, minimum=1),
+    # How often workers sweep for such tasks: every interval x throttle seconds.
+    "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10, minimum=1),
+    "unacked_restore_throttle": env_int("CELERY_UNACKED_RESTORE_THROTTLE", 10, minimum=1),
 }
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True

@@ -96,15 +96,25 @@ def database_url() -> str:
 class WorkerProcess:
     """A real `celery worker` in a subprocess, on the test Redis and the test database."""
 
-    def __init__(self, log_path: Path):
+    def __init__(self, log_path: Path, **env):
         self.name = f"test-{uuid.uuid4().hex[:8]}@localhost"
         self.log_path = log_path
+        self.env = env
         self.process: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 60) -> None:
-        from factcheck.celery import app
+    def start(self, timeout: float = 60, app=None) -> None:
+        if app is None:
+            from factcheck.celery import app
 
-        env = os.environ | {"DJANGO_SETTINGS_MODULE": "tests.settings", "DATABASE_URL": database_url()}
+        mail_dir = self.log_path.parent / "mail"
+        mail_dir.mkdir(exist_ok=True)
+        env = os.environ | {
+            "DJANGO_SETTINGS_MODULE": "tests.settings", "DATABASE_URL": database_url(),
+            # The test worker may fetch the tests' own HTTP server on loopback.
+            "LINKCHECK_ALLOW_LOOPBACK": "1",
+            "TEST_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "TEST_EMAIL_FILE_PATH": str(mail_dir),
+        } | self.env
         self.process = subprocess.Popen(
             [
                 sys.executable, "-m", "celery", "-A", "factcheck", "worker",
@@ -123,6 +133,15 @@ class WorkerProcess:
             if app.control.ping(destination=[self.name], timeout=0.5):
                 return
         raise RuntimeError(f"The Celery worker did not answer within {timeout}s; see {self.log_path}.")
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.log_path.parent / "mail"
+
+    def kill(self) -> None:
+        """SIGKILL: the worker dies mid-task without acknowledging or cleaning up."""
+        self.process.kill()
+        self.process.wait()
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

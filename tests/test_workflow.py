@@ -138,7 +138,12 @@ def test_reopening_an_approved_claim_keeps_the_old_verdict_and_needs_a_reason(ar
 def test_submitting_mails_the_reviewers_and_deciding_mails_the_author(article, alice, bob, crew, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         claim = ready_and_submit(new_claim(article, alice))
-    assert len(callbacks) == 1  # enqueued only once the transaction commits
+    # Recorded in the outbox with the change, handed to the broker only after commit.
+    from annotations.models import OutboxMessage
+
+    message = OutboxMessage.objects.get(task="annotations.tasks.notify_claim_submitted")
+    assert (message.args, message.sent_at) == ([claim.pk, claim.revision], None)
+    assert callbacks
     assert tasks.notify_claim_submitted(claim.pk) == 2  # bob (reviewer) and erin (admin)
     assert sorted(m.to[0] for m in mail.outbox) == ["bob@example.org", "erin@example.org"]
     assert QUOTE in mail.outbox[0].body

@@ -1,0 +1,141 @@
+"""Source link checks against a local HTTP server, and SSRF refusals."""
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from annotations import linkcheck
+from annotations.models import Source
+from annotations.services.claims import claim_create
+from annotations.services.sources import source_check_run
+
+
+class Handler(BaseHTTPRequestHandler):
+    pages = {
+        "/article": (200, b"<html><head><title>Interview with  Abadi</title></head><body>v1</body></html>"),
+        "/gone": (404, b"<html><title>Not found</title></html>"),
+    }
+    hits: dict[str, int] = {}
+
+    def do_GET(self):
+        Handler.hits[self.path] = Handler.hits.get(self.path, 0) + 1
+        if self.path == "/to-private":
+            self.send_response(302)
+            self.send_header("Location", "http://10.0.0.1/admin")
+            self.end_headers()
+            return
+        if self.path == "/to-article":
+            self.send_response(301)
+            self.send_header("Location", "/article")
+            self.end_headers()
+            return
+        status, body = self.pages.get(self.path, (404, b"missing"))
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def site():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.mark.parametrize(
+    "url, reason",
+    [
+        ("http://127.0.0.1/", "127.0.0.1 is a loopback address"),
+        ("http://10.0.0.1/", "10.0.0.1 is a private address"),
+        ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is a cloud metadata address"),
+        ("http://[::1]/", "::1 is a loopback address"),
+        ("http://localhost/", "localhost resolves to"),
+        ("http://192.168.1.1/", "192.168.1.1 is a private address"),
+        ("http://[::ffff:10.0.0.1]/", "is a private address"),
+        ("http://224.0.0.1/", "is a multicast address"),
+        ("ftp://example.org/file", "only http and https"),
+    ],
+)
+def test_unsafe_addresses_are_refused_with_a_reason(url, reason):
+    with pytest.raises(linkcheck.Refused) as excinfo:
+        linkcheck.fetch(url, allow_loopback=False)
+    assert reason in str(excinfo.value)
+
+
+def test_a_public_looking_url_that_redirects_to_a_private_address_is_refused(site):
+    # The test server stands in for a public site (loopback is allowed for it), and
+    # redirects to 10.0.0.1: refused after the redirect, before any connection there.
+    with pytest.raises(linkcheck.Refused, match="10.0.0.1 is a private address"):
+        linkcheck.fetch(f"{site}/to-private", allow_loopback=True)
+
+
+def test_a_page_is_fetched_with_status_title_hash_and_final_url(site):
+    fetched = linkcheck.fetch(f"{site}/to-article", allow_loopback=True)
+    assert fetched.status_code == 200
+    assert fetched.final_url == f"{site}/article"
+    assert fetched.title == "Interview with Abadi"
+    assert len(fetched.content_hash) == 64
+
+
+def test_the_body_read_is_bounded(site):
+    fetched = linkcheck.fetch(f"{site}/article", allow_loopback=True, max_bytes=20)
+    assert fetched.truncated is True
+
+
+@pytest.fixture
+def source(article, alice):
+    version = article.versions.get()
+    start = version.text.index("Not yet")
+    claim = claim_create(actor=alice, article=article, version=version, exact="Not yet", start=start, end=start + 7)
+    return Source.objects.create(claim=claim, url="https://example.org", created_by=alice)
+
+
+@pytest.mark.django_db
+def test_checks_record_ok_changed_broken_and_refused_on_the_source(site, source, settings):
+    settings.LINKCHECK_ALLOW_LOOPBACK = True
+    Source.objects.filter(pk=source.pk).update(url=f"{site}/article")
+    assert source_check_run(source_id=source.pk, token="t1").status == "ok"
+    source.refresh_from_db()
+    assert (source.link_status, source.link_status_code, source.link_title) == ("ok", 200, "Interview with Abadi")
+
+    Handler.pages["/article"] = (200, b"<html><title>Interview with Abadi</title>v2, edited</html>")
+    assert source_check_run(source_id=source.pk, token="t2").status == "changed"
+
+    Source.objects.filter(pk=source.pk).update(url=f"{site}/gone")
+    check = source_check_run(source_id=source.pk, token="t3")
+    assert (check.status, check.status_code, check.error) == ("broken", 404, "The server answered 404.")
+
+    settings.LINKCHECK_ALLOW_LOOPBACK = False
+    Source.objects.filter(pk=source.pk).update(url="http://169.254.169.254/latest/meta-data/")
+    check = source_check_run(source_id=source.pk, token="t4")
+    assert check.status == "refused" and "cloud metadata" in check.error
+    source.refresh_from_db()
+    assert source.link_status == "refused" and "cloud metadata" in source.link_error
+
+
+@pytest.mark.django_db
+def test_a_check_delivered_twice_is_recorded_once(site, source, settings):
+    settings.LINKCHECK_ALLOW_LOOPBACK = True
+    Source.objects.filter(pk=source.pk).update(url=f"{site}/article")
+    first = source_check_run(source_id=source.pk, token="same")
+    again = source_check_run(source_id=source.pk, token="same")
+    assert first.pk == again.pk and source.checks.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_queue_flags_a_claim_with_a_broken_source(client, source, bob, settings):
+    from tests.conftest import ready_and_submit
+
+    ready_and_submit(source.claim)
+    Source.objects.filter(pk=source.pk).update(link_status="broken", link_error="The server answered 404.")
+    client.force_login(bob)
+    page = client.get(f"/w/{source.claim.workspace.slug}/queue/").content.decode()
+    assert 'data-testid="source-problem"' in page
