@@ -276,3 +276,15 @@ def test_a_person_creates_and_revokes_a_token_on_their_profile_page(client, alic
     client.post("/profile/", {"revoke": token.pk})
     assert_error(api.get("/api/v1/claims/"), 401)
     assert "Name the token" in [str(m) for m in client.post("/profile/", {"name": " "}, follow=True).context["messages"]][0]
+
+
+@pytest.mark.parametrize("url", [
+    "/api/v1/claims/?updated_since=0001-01-01T00:00:00%2B05:00",
+    "/api/v1/audit-events/?occurred_before=9999-12-31T23:59:59-05:00",
+    "/api/v1/verdicts/export?format=jsonl&updated_since=0001-01-01T00:00:00%2B05:00",
+])
+def test_a_date_at_the_edge_of_the_calendar_is_a_400_not_a_crash(alice, desk, url):
+    response = api_as(alice).get(url)
+    assert response.status_code in (200, 400), response.content
+    if response.status_code == 400:
+        assert_error(response, 400)

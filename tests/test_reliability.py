@@ -78,9 +78,13 @@ def test_each_task_runs_on_a_real_worker(celery_worker, claim, alice, bob, slow_
     assert tasks.ping.delay().get(timeout=30) == "pong"
 
     # Submitting goes through the outbox: after commit the worker e-mails the reviewer.
+    before = set(celery_worker.mail_dir.glob("*.log"))
     claim = ready_and_submit(claim)
-    wait_until(lambda: "Claim waiting for review" in mails(celery_worker.mail_dir), what="the reviewer's e-mail")
-    assert "bob@example.org" in mails(celery_worker.mail_dir)
+    sent = NotificationSent.objects.filter(kind="submitted", claim=claim, recipient="bob@example.org")
+    wait_until(sent.exists, what="the reviewer's e-mail")
+    wait_until(lambda: set(celery_worker.mail_dir.glob("*.log")) - before, what="the e-mail file")
+    new = "".join(p.read_text() for p in set(celery_worker.mail_dir.glob("*.log")) - before)
+    assert "Claim waiting for review" in new and "bob@example.org" in new
     assert OutboxMessage.objects.filter(task="annotations.tasks.notify_claim_submitted", sent_at__isnull=False).exists()
     assert NotificationSent.objects.filter(kind="submitted", claim=claim, recipient="bob@example.org").count() == 1
     assert tasks.drain_outbox.delay().get(timeout=30) == 0  # nothing left waiting

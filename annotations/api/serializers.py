@@ -222,6 +222,19 @@ class ExportJobSerializer(serializers.ModelSerializer):
         return f"/api/v1/exports/{job.pk}/download/"
 
 
+class UtcDateTimeField(serializers.DateTimeField):
+    """A date-time with any offset, read as UTC; one out of range is a 400, not a crash."""
+
+    def __init__(self, **kwargs):
+        super().__init__(default_timezone=datetime.timezone.utc, **kwargs)
+
+    def enforce_timezone(self, value):
+        try:
+            return super().enforce_timezone(value)
+        except (OverflowError, ValueError):
+            self.fail("invalid", format="an ISO 8601 date-time within the years 1-9999")
+
+
 class ExportRequestSerializer(serializers.Serializer):
     workspace = serializers.SlugField()
     format = serializers.ChoiceField(choices=["jsonl", "csv", "claimreview", "w3c"])
@@ -229,4 +242,4 @@ class ExportRequestSerializer(serializers.Serializer):
                                     required=False, default="approved")
     rating = serializers.IntegerField(required=False, min_value=1)
     article = serializers.IntegerField(required=False, min_value=1)
-    updated_since = serializers.DateTimeField(required=False, default_timezone=datetime.timezone.utc)
+    updated_since = UtcDateTimeField(required=False)

@@ -75,7 +75,10 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
 
     def filter(self, qs, value):
         if value is not None:
-            value = value.astimezone(datetime.timezone.utc)
+            try:
+                value = value.astimezone(datetime.timezone.utc)
+            except (OverflowError, ValueError):
+                raise ValidationError({self.field_name: "This date is out of range."}) from None
         return super().filter(qs, value)
 
 
