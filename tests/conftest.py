@@ -197,3 +197,36 @@ def ready_and_submit(claim, actor=None):
         fields={"claim_reviewed": "Abadi says Russian strikes are possible", "rating": rating},
     )
     return claim_submit(claim=claim, actor=actor, revision=claim.revision)
+
+
+@pytest.fixture
+def crew(desk, alice, bob, charlie, make_user, other_desk):
+    """Every role at once: alice writes the claims, dave is a fellow annotator, bob
+    reviews, erin is the desk's admin, charlie is an admin of another desk."""
+    from annotations.models import Role
+    from annotations.services.workspaces import membership_set
+
+    dave, erin = make_user("dave"), make_user("erin")
+    membership_set(workspace=desk, user=dave, role=Role.ANNOTATOR)
+    membership_set(workspace=desk, user=erin, role=Role.ADMIN)
+    return {"author": alice, "teammate": dave, "reviewer": bob, "admin": erin, "outsider": charlie}
+
+
+def claim_in_state(state: str, article, crew, quote: str = "It is a possibility."):
+    """A claim of crew["author"] brought to `state` through the workflow services."""
+    from annotations.services.claims import claim_create
+    from annotations.services.workflow import claim_decide, claim_take
+
+    version = article.versions.get()
+    start = version.text.index(quote)
+    claim = claim_create(actor=crew["author"], article=article, version=version, exact=quote,
+                         start=start, end=start + len(quote))
+    if state == "draft":
+        return claim
+    claim = ready_and_submit(claim)
+    if state == "submitted":
+        return claim
+    claim = claim_take(claim=claim, actor=crew["reviewer"])
+    if state == "in_review":
+        return claim
+    return claim_decide(claim=claim, actor=crew["reviewer"], decision="approve", comment="", revision=claim.revision)

@@ -10,7 +10,7 @@ from annotations.services.claims import claim_create
 from annotations.services.tokens import api_token_create
 from annotations.services.workflow import claim_decide, claim_take
 from annotations.services.workspaces import membership_set
-from tests.conftest import ready_and_submit
+from tests.conftest import claim_in_state, ready_and_submit
 
 pytestmark = pytest.mark.django_db
 
@@ -150,28 +150,6 @@ def test_another_desks_objects_are_404_and_absent_from_lists(alice, charlie, art
     assert_error(outsider.get(f"/api/v1/verdicts/export?format=jsonl&workspace={article.workspace.slug}"), 400, "workspace")
 
 
-@pytest.fixture
-def crew(desk, alice, bob, charlie, make_user, other_desk):
-    dave, erin = make_user("dave"), make_user("erin")
-    membership_set(workspace=desk, user=dave, role=Role.ANNOTATOR)
-    membership_set(workspace=desk, user=erin, role=Role.ADMIN)
-    return {"author": alice, "teammate": dave, "reviewer": bob, "admin": erin, "outsider": charlie}
-
-
-def api_state(state, article, crew):
-    claim = claim_create(actor=crew["author"], article=article, version=article.versions.get(), exact=QUOTE,
-                         start=article.versions.get().text.index(QUOTE), end=article.versions.get().text.index(QUOTE) + len(QUOTE))
-    if state == "draft":
-        return claim
-    claim = ready_and_submit(claim)
-    if state == "submitted":
-        return claim
-    claim = claim_take(claim=claim, actor=crew["reviewer"])
-    if state == "in_review":
-        return claim
-    return claim_decide(claim=claim, actor=crew["reviewer"], decision="approve", comment="", revision=claim.revision)
-
-
 API_ACTIONS = {
     "edit": ("draft", "patch", "", {"claimant": "X"}),
     "submit": ("draft", "post", "submit/", {}),
@@ -192,7 +170,7 @@ API_ALLOWED = {
 @pytest.mark.parametrize("action", list(API_ACTIONS))
 def test_permission_matrix_over_the_api(article, crew, action, role):
     state, method, suffix, body = API_ACTIONS[action]
-    claim = api_state(state, article, crew)
+    claim = claim_in_state(state, article, crew)
     if action == "submit":
         from annotations.services.claims import claim_update
 

@@ -79,7 +79,6 @@ def test_every_exported_w3c_annotation_passes_every_must_assertion(alice, verdic
 
 
 def test_w3c_selectors_and_state_are_valid_specific_resource_parts(alice, verdicts, w3c_registry):
-    definitions = load(W3C / "definitions" / "specificResource.json")["definitions"]
     annotation = json.loads(export(api_as(alice), "w3c"))[0]
     target = annotation["target"]
     for name in ("textQuoteSelectorTypeValidIfPresent", "textPositionSelectorTypeValidIfPresent",

@@ -13,7 +13,7 @@ import pytest
 from celery import Celery
 
 from annotations import tasks
-from annotations.models import ClaimMatch, NotificationSent, OutboxMessage, Source, SourceCheck
+from annotations.models import NotificationSent, OutboxMessage, Source, SourceCheck
 from annotations.services.claims import claim_create
 from tests.conftest import ROOT, WorkerProcess, database_url, ready_and_submit
 

@@ -20,24 +20,13 @@ from annotations.services.workflow import (
     claim_submit,
     claim_take,
     claim_take_next,
-    holds_expire,
 )
 from annotations.services.workspaces import membership_set
-from tests.conftest import ready_and_submit
+from tests.conftest import claim_in_state, ready_and_submit
 
 pytestmark = pytest.mark.django_db
 
 QUOTE = "It is a possibility."
-
-
-@pytest.fixture
-def crew(desk, alice, bob, charlie, make_user, other_desk):
-    """alice wrote the claim; dave is a fellow annotator; bob reviews; erin is the desk's
-    admin; charlie is an admin of another desk."""
-    dave, erin = make_user("dave"), make_user("erin")
-    membership_set(workspace=desk, user=dave, role=Role.ANNOTATOR)
-    membership_set(workspace=desk, user=erin, role=Role.ADMIN)
-    return {"author": alice, "teammate": dave, "reviewer": bob, "admin": erin, "outsider": charlie}
 
 
 def new_claim(article, author, quote=QUOTE) -> Claim:
@@ -167,19 +156,6 @@ def test_a_stale_decision_is_a_conflict_and_changes_nothing(article, alice, bob)
 
 # --- The permission matrix: every role against every edit and transition ------------------
 
-def bring_to(state, article, crew):
-    claim = new_claim(article, crew["author"])
-    if state == "draft":
-        return claim
-    claim = ready_and_submit(claim)
-    if state == "submitted":
-        return claim
-    claim = claim_take(claim=claim, actor=crew["reviewer"])
-    if state == "in_review":
-        return claim
-    return claim_decide(claim=claim, actor=crew["reviewer"], decision="approve", comment="", revision=claim.revision)
-
-
 ACTIONS = {
     "edit": ("draft", lambda c, u: claim_update(claim=c, actor=u, revision=c.revision, fields={"claimant": "X"})),
     "delete": ("draft", lambda c, u: claim_delete(claim=c, actor=u, revision=c.revision)),
@@ -208,7 +184,7 @@ ALLOWED = {
 @pytest.mark.parametrize("action", list(ACTIONS))
 def test_permission_matrix(article, crew, action, role):
     state, do = ACTIONS[action]
-    claim = bring_to(state, article, crew)
+    claim = claim_in_state(state, article, crew)
     if action == "submit":
         rating = claim.workspace.rating_scale.labels.first()
         claim = claim_update(claim=claim, actor=crew["author"], revision=claim.revision,
@@ -226,7 +202,7 @@ def test_permission_matrix(article, crew, action, role):
 
 @pytest.mark.parametrize("name", ["submit", "approve", "request_changes", "reject", "release", "reopen"])
 def test_an_outsider_gets_404_for_every_transition_over_http(client, article, crew, name):
-    claim = bring_to({"submit": "draft", "reopen": "approved"}.get(name, "in_review"), article, crew)
+    claim = claim_in_state({"submit": "draft", "reopen": "approved"}.get(name, "in_review"), article, crew)
     client.force_login(crew["outsider"])
     url = reverse("claim_transition", args=[article.workspace.slug, claim.pk, name])
     assert client.post(url, {"revision": claim.revision, "comment": "x"}).status_code == 404
