@@ -36,9 +36,10 @@ SELECT %(ws)s, %(article)s, %(version)s, %(exact)s, %(prefix)s, %(suffix)s, %(st
 """
 SEED_SOURCES = """
 INSERT INTO annotations_source (claim_id, url, title, publisher, quote, stance, archive_url,
+                                link_status, link_final_url, link_title, link_content_hash, link_error,
                                 created_by_id, created_at, updated_at)
 SELECT id, 'https://example.org/evidence/' || id, 'Evidence ' || id, 'Example Wire', 'A quote', 'supports', '',
-       created_by_id, now(), now()
+       'ok', '', '', '', '', created_by_id, now(), now()
   FROM annotations_claim
 """
 COPY_SAME_ROWS = """
