@@ -36,6 +36,8 @@ class ExportFilters:
 
 def verdict_queryset(filters: ExportFilters):
     qs = Claim.objects.filter(workspace_id__in=filters.workspaces, state=filters.state)
+    if len(filters.workspaces) == 1:  # equality, so the planner uses claim_export_idx
+        qs = Claim.objects.filter(workspace_id=filters.workspaces[0], state=filters.state)
     if filters.rating:
         qs = qs.filter(rating_id=filters.rating)
     if filters.article:
@@ -58,27 +60,39 @@ SOURCE_FIELDS = ("claim_id", "url", "title", "publisher", "quote", "stance", "ac
 
 def verdict_pages(filters: ExportFilters, page_size: int | None = None) -> Iterator[list[dict]]:
     """Pages of plain rows (no model instances: at 100k rows they were most of the
-    time), each row with its "sources". Keyset on (updated_at, id), compared as a row
-    value so Postgres walks claim_export_idx instead of re-sorting what is left."""
+    time), each row with its "sources".
+
+    One workspace at a time, keyset on (updated_at, id) compared as a row value: with
+    `workspace_id = x` Postgres walks claim_export_idx and a page costs well under a
+    millisecond; with `workspace_id IN (...)` it scanned and sorted the table for every
+    page. So a multi-desk export is the desks one after the other."""
     page_size = page_size or PAGE_SIZE
-    base = verdict_queryset(filters).order_by("updated_at", "id").values(*ROW_FIELDS)
-    after = None
-    while True:
-        qs = base if after is None else base.extra(
-            where=['("annotations_claim"."updated_at", "annotations_claim"."id") > (%s, %s)'], params=list(after)
+    for workspace_id in sorted(filters.workspaces):
+        one = ExportFilters(workspaces=[workspace_id], state=filters.state, rating=filters.rating,
+                            article=filters.article, updated_since=filters.updated_since)
+        base = (
+            verdict_queryset(one).filter(workspace_id=workspace_id)
+            .order_by("updated_at", "id").values(*ROW_FIELDS)
         )
-        page = list(qs[:page_size])
-        if not page:
-            return
-        by_claim: dict[int, list[dict]] = {row["id"]: [] for row in page}
-        for source in Source.objects.filter(claim_id__in=by_claim).order_by("claim_id", "id").values(*SOURCE_FIELDS):
-            by_claim[source["claim_id"]].append(source)
-        for row in page:
-            row["sources"] = by_claim[row["id"]]
-        yield page
-        after = (page[-1]["updated_at"], page[-1]["id"])
-        if len(page) < page_size:
-            return
+        after = None
+        while True:
+            qs = base if after is None else base.extra(
+                where=['("annotations_claim"."updated_at", "annotations_claim"."id") > (%s, %s)'],
+                params=list(after),
+            )
+            page = list(qs[:page_size])
+            if not page:
+                break
+            by_claim: dict[int, list[dict]] = {row["id"]: [] for row in page}
+            sources = Source.objects.filter(claim_id__in=by_claim).order_by("claim_id", "id").values(*SOURCE_FIELDS)
+            for source in sources:
+                by_claim[source["claim_id"]].append(source)
+            for row in page:
+                row["sources"] = by_claim[row["id"]]
+            yield page
+            after = (page[-1]["updated_at"], page[-1]["id"])
+            if len(page) < page_size:
+                break
 
 
 def scale_bounds(workspaces: list[int]) -> dict[int, tuple[int, int]]:
