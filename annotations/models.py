@@ -9,6 +9,7 @@ count too.
 """
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector
 from django.db import models
@@ -96,19 +97,31 @@ class RatingLabel(models.Model):
 
     scale = models.ForeignKey(RatingScale, on_delete=models.CASCADE, related_name="labels")
     name = models.CharField(max_length=60)
-    value = models.PositiveSmallIntegerField(null=True, blank=True)
+    value = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="1 to 100, higher is more true; empty for a non-ordinal label such as Misleading.",
+    )
     position = models.PositiveSmallIntegerField()
     description = models.CharField(max_length=300, blank=True)
-    color = models.CharField(max_length=7, default="#888888")
+    color = models.CharField(
+        max_length=7, default="#888888",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Give the colour as #rrggbb, e.g. #cf222e.")],
+    )
 
     class Meta:
         ordering = ["scale", "position"]
         constraints = [
-            models.UniqueConstraint(fields=["scale", "name"], name="rating_label_name_unique"),
+            models.UniqueConstraint(
+                fields=["scale", "name"], name="rating_label_name_unique",
+                violation_error_message="The scale already has a label of that name.",
+            ),
             models.UniqueConstraint(
                 fields=["scale", "position"], name="rating_label_position_unique"
             ),
-            models.UniqueConstraint(fields=["scale", "value"], name="rating_label_value_unique"),
+            models.UniqueConstraint(
+                fields=["scale", "value"], name="rating_label_value_unique",
+                violation_error_message="Another label of the scale has that value.",
+            ),
             models.CheckConstraint(
                 condition=Q(value__isnull=True) | Q(value__gte=1, value__lte=100),
                 name="rating_label_value_in_range",

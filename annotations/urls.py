@@ -28,6 +28,7 @@ urlpatterns = [
     path("w/<slug:workspace_slug>/audit/", views_review.audit_log, name="audit_log"),
     path("w/<slug:workspace_slug>/members/", views_review.members, name="members"),
     path("w/<slug:workspace_slug>/exports/", views_review.exports_page, name="exports"),
+    path("w/<slug:workspace_slug>/scale/", views_review.rating_scale, name="rating_scale"),
     path("profile/", views_review.profile, name="profile"),
     path("ops/", views_review.operations, name="operations"),
     path(

@@ -279,3 +279,41 @@ def operations(request):
     if not request.user.is_staff:
         return _forbidden(request, "Only staff see the operations page.")
     return render(request, "annotations/operations.html", {"ops": selectors.operations_summary()})
+
+
+@login_required
+def rating_scale(request, workspace_slug: str):
+    """The desk's verdict labels; admins add, change and remove them."""
+    from annotations.services.workspaces import rating_label_delete, rating_label_save
+
+    workspace = _workspace_or_404(request, workspace_slug)
+    manage = can(request.user, "annotations.manage_rating_scale", workspace)
+    if request.method == "POST":
+        if not manage:
+            return _forbidden(request, "Only admins of this desk manage its rating scale.")
+        post = request.POST
+        try:
+            if post.get("delete"):
+                rating_label_delete(workspace=workspace, actor=request.user, label_id=_int_or_none(post.get("delete")))
+                messages.success(request, "The label was removed.")
+            else:
+                raw_value = post.get("value", "").strip()
+                value = _int_or_none(raw_value)
+                if raw_value and value is None:
+                    raise ValidationError({"value": "The value is a whole number from 1 to 100, or empty."})
+                rating_label_save(
+                    workspace=workspace, actor=request.user, label_id=_int_or_none(post.get("label")),
+                    name=post.get("name", ""), value=value, color=post.get("color", "#888888"),
+                    description=post.get("description", ""),
+                )
+                messages.success(request, "The scale was saved.")
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                for error in errors:
+                    messages.error(request, f"{field.replace('_', ' ').capitalize()}: {error}")
+        return redirect("rating_scale", workspace_slug)
+    return render(request, "annotations/rating_scale.html", {
+        "workspace": workspace,
+        "labels": RatingLabel.objects.filter(scale__workspace=workspace).order_by("position"),
+        "manage": manage,
+    })

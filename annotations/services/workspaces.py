@@ -57,3 +57,41 @@ def membership_remove(*, workspace: Workspace, user: AbstractBaseUser, actor: Ab
     if list(admins.values_list("user_id", flat=True)) == [user.pk]:
         raise ValidationError({"user": "A desk needs at least one admin; make someone else admin first."})
     Membership.objects.filter(workspace=workspace, user=user).delete()
+
+
+@as_actor
+@transaction.atomic
+def rating_label_save(
+    *, workspace: Workspace, actor: AbstractBaseUser, label_id: int | None, name: str,
+    value: int | None, color: str, description: str = "",
+) -> RatingLabel:
+    """Add a label to the desk's scale, or change one. Admins only."""
+    from annotations.permissions import require
+
+    require(actor, "annotations.manage_rating_scale", workspace, "Only admins of this desk manage its rating scale.")
+    scale = RatingScale.objects.select_for_update().get(workspace=workspace)
+    if label_id is None:
+        last = scale.labels.order_by("-position").values_list("position", flat=True).first() or 0
+        label = RatingLabel(scale=scale, position=last + 1)
+    else:
+        label = scale.labels.filter(pk=label_id).first()
+        if label is None:
+            raise ValidationError({"label": "No such label on this desk's scale."})
+    label.name, label.value, label.color, label.description = name.strip(), value, color.strip(), description.strip()
+    label.full_clean()
+    label.save()
+    return label
+
+
+@as_actor
+@transaction.atomic
+def rating_label_delete(*, workspace: Workspace, actor: AbstractBaseUser, label_id: int) -> None:
+    from annotations.permissions import require
+
+    require(actor, "annotations.manage_rating_scale", workspace, "Only admins of this desk manage its rating scale.")
+    label = RatingLabel.objects.filter(pk=label_id, scale__workspace=workspace).first()
+    if label is None:
+        raise ValidationError({"label": "No such label on this desk's scale."})
+    if label.claims.exists():
+        raise ValidationError({"label": f"Claims are rated {label.name!r}; it cannot be removed while they are."})
+    label.delete()
