@@ -54,7 +54,6 @@ def verdicts(article, alice, bob):
     claim = approved_claim(article, alice, bob)
     Source.objects.create(claim=claim, url="https://example.org/a", title='A "quoted", title\nwith a newline',
                           stance="supports", created_by=alice)
-    claim_update  # (sources are part of the export)
     second = approved_claim(article, alice, bob, quote="Not yet")
     return [claim, second]
 
