@@ -243,3 +243,9 @@ class ExportRequestSerializer(serializers.Serializer):
     rating = serializers.IntegerField(required=False, min_value=1)
     article = serializers.IntegerField(required=False, min_value=1)
     updated_since = UtcDateTimeField(required=False)
+
+
+class VerdictExportQuerySerializer(ExportRequestSerializer):
+    """The streaming export's query: the desk is optional (all of yours if omitted)."""
+
+    workspace = serializers.SlugField(required=False)

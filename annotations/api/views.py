@@ -637,14 +637,13 @@ class VerdictExportView(APIView):
 
 
 def export_request(request, params) -> tuple[exports.ExportFilters, str]:
-    data = s.ExportRequestSerializer(data={k: params.get(k) for k in params if params.get(k) not in (None, "")} | (
-        {"workspace": params.get("workspace") or "_all"}))
+    data = s.VerdictExportQuerySerializer(data={k: v for k, v in params.items() if v not in (None, "")})
     data.is_valid(raise_exception=True)
     v = data.validated_data
-    if v["workspace"] == "_all":
-        workspaces = list(Membership.objects.filter(user=request.user).values_list("workspace_id", flat=True))
-    else:
+    if v.get("workspace"):
         workspaces = [workspace_for(request.user, v["workspace"]).pk]
+    else:
+        workspaces = list(Membership.objects.filter(user=request.user).values_list("workspace_id", flat=True))
     return exports.ExportFilters(
         workspaces=workspaces, state=v.get("state", "approved"), rating=v.get("rating"),
         article=v.get("article"), updated_since=v.get("updated_since"),
