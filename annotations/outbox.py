@@ -4,6 +4,7 @@ drain (or the next send that works) delivers what is waiting, in order."""
 
 import logging
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -16,7 +17,8 @@ log = logging.getLogger(__name__)
 def enqueue(task_name: str, *args) -> OutboxMessage:
     """Record a task to run once this transaction commits."""
     message = OutboxMessage.objects.create(task=task_name, args=list(args))
-    transaction.on_commit(lambda: send(message.pk))
+    if settings.OUTBOX_AUTOSEND:
+        transaction.on_commit(lambda: send(message.pk))
     return message
 
 

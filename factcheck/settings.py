@@ -272,6 +272,11 @@ SPECTACULAR_SETTINGS = {
 
 # --- Background work ------------------------------------------------------------
 
+# Hand outbox messages to the broker as soon as their transaction commits (else only
+# the periodic drain sends them). The test suite turns it off except where it tests it,
+# so a worker never runs one test's tasks while the next test truncates the tables.
+OUTBOX_AUTOSEND = env_bool("OUTBOX_AUTOSEND", True)
+
 # Source link checks. Loopback is for tests only: never turn it on in production.
 LINKCHECK_ALLOW_LOOPBACK = env_bool("LINKCHECK_ALLOW_LOOPBACK", False)
 LINKCHECK_TIMEOUT = env_int("LINKCHECK_TIMEOUT", 10, minimum=1)

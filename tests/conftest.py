@@ -105,6 +105,7 @@ class WorkerProcess:
     def start(self, timeout: float = 60, app=None) -> None:
         if app is None:
             from factcheck.celery import app
+        app.control.purge()  # nothing left over from earlier tests
 
         mail_dir = self.log_path.parent / "mail"
         mail_dir.mkdir(exist_ok=True)
@@ -157,7 +158,6 @@ class WorkerProcess:
 def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
     from factcheck.celery import app
 
-    app.control.purge()
     worker = WorkerProcess(tmp_path_factory.mktemp("celery") / "worker.log")
     worker.start()
     yield worker

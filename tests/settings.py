@@ -13,6 +13,8 @@ os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("SECURE_HSTS_SECONDS", "0")
+# Tests that need a task sent on commit turn this on (see OUTBOX_AUTOSEND in settings).
+os.environ.setdefault("OUTBOX_AUTOSEND", "0")
 # Export files of this run (and of the worker processes it starts) go to a temporary folder.
 os.environ.setdefault("EXPORT_ROOT", tempfile.mkdtemp(prefix="factcheck-test-exports-"))
 

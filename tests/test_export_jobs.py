@@ -24,7 +24,8 @@ def wait_for_job(client, job_id, timeout=30):
     raise AssertionError(f"export {job_id} did not finish in {timeout}s: {job}")
 
 
-def test_an_export_job_runs_on_a_real_worker_and_matches_the_streamed_export(celery_worker, alice, bob, article, desk):
+def test_an_export_job_runs_on_a_real_worker_and_matches_the_streamed_export(celery_worker, alice, bob, article, desk, settings):
+    settings.OUTBOX_AUTOSEND = True
     for quote in ("It is a possibility.", "Not yet", "massive information"):
         approved_claim(article, alice, bob, quote=quote)
     client = api_as(alice)

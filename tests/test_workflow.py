@@ -124,7 +124,10 @@ def test_reopening_an_approved_claim_keeps_the_old_verdict_and_needs_a_reason(ar
     assert ("state", "approved", "changes_requested") in event.changes
 
 
-def test_submitting_mails_the_reviewers_and_deciding_mails_the_author(article, alice, bob, crew, django_capture_on_commit_callbacks):
+def test_submitting_mails_the_reviewers_and_deciding_mails_the_author(
+    article, alice, bob, crew, django_capture_on_commit_callbacks, settings
+):
+    settings.OUTBOX_AUTOSEND = True
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         claim = ready_and_submit(new_claim(article, alice))
     # Recorded in the outbox with the change, handed to the broker only after commit.
