@@ -156,8 +156,6 @@ class WorkerProcess:
 
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
-    from factcheck.celery import app
-
     worker = WorkerProcess(tmp_path_factory.mktemp("celery") / "worker.log")
     worker.start()
     yield worker
