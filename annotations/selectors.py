@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -11,9 +12,15 @@ from annotations.models import (
     AnchorStatus,
     Article,
     ArticleVersion,
+    AuditEvent,
     Claim,
     ClaimState,
+    ExportJob,
     Membership,
+    RatingLabel,
+    RatingScale,
+    Review,
+    Source,
     Workspace,
 )
 from annotations.rendering import Mark, render_claim_items, render_highlights
@@ -106,29 +113,77 @@ def workspace_list_for_user(*, user) -> QuerySet[Workspace]:
     )
 
 
-def workspace_get_for_user(*, user, slug: str) -> Workspace | None:
-    return Workspace.objects.filter(slug=slug, memberships__user=user).first()
-
-
-def article_get_for_user(*, user, workspace_slug: str, article_id: int) -> Article | None:
-    """The article if the user belongs to its workspace; None otherwise (the view 404s)."""
-    return (
-        Article.objects.select_related("workspace")
-        .filter(pk=article_id, workspace__slug=workspace_slug, workspace__memberships__user=user)
-        .first()
-    )
-
-
-def claim_get_for_user(*, user, workspace_slug: str, claim_id: int) -> Claim | None:
-    return (
-        Claim.objects.select_related("workspace", "article", "version", "rating", "created_by", "last_edited_by")
-        .filter(pk=claim_id, workspace__slug=workspace_slug, workspace__memberships__user=user)
-        .first()
-    )
-
-
 def article_latest_version(*, article: Article) -> ArticleVersion | None:
     return article.versions.order_by("-number").first()
+
+
+def article_titles(*, workspace: Workspace) -> QuerySet[Article]:
+    """For filter menus: the desk's articles by title, with nothing else read."""
+    return Article.objects.filter(workspace=workspace).order_by("title").only("id", "title")
+
+
+def rating_labels(*, workspace: Workspace) -> QuerySet[RatingLabel]:
+    """The desk's scale in its order."""
+    return RatingLabel.objects.filter(scale__workspace=workspace).order_by("position")
+
+
+def workspace_users(*, workspace: Workspace):
+    """The people of a desk, by username: for author and actor filters."""
+    return get_user_model().objects.filter(memberships__workspace=workspace).order_by("username")
+
+
+def membership_list(*, workspace: Workspace) -> QuerySet[Membership]:
+    return Membership.objects.filter(workspace=workspace).select_related("user").order_by("user__username")
+
+
+def claim_sources(*, claim: Claim) -> QuerySet[Source]:
+    return Source.objects.filter(claim=claim).order_by("id")
+
+
+def claim_reviews(*, claim: Claim) -> QuerySet[Review]:
+    return Review.objects.filter(claim=claim).select_related("reviewer").order_by("created_at", "id")
+
+
+def export_jobs(*, user, workspace: Workspace) -> QuerySet[ExportJob]:
+    """The user's own export jobs in a desk, newest first (export_ws_user_idx)."""
+    return ExportJob.objects.filter(workspace=workspace, requested_by_id=user.pk).order_by("-created_at", "-id")
+
+
+def audit_actions(*, workspace: Workspace) -> QuerySet:
+    """The actions that occur in a desk's audit trail, for the action filter."""
+    return (
+        AuditEvent.objects.filter(workspace_id=workspace.pk)
+        .order_by("action").values_list("action", flat=True).distinct()
+    )
+
+
+# --- What the API lists and shows ---------------------------------------------------------
+
+def rating_scales_for_api(*, scales: QuerySet[RatingScale]) -> QuerySet[RatingScale]:
+    """Scales with their desk and labels: two queries for any number of scales."""
+    return scales.select_related("workspace").prefetch_related(
+        Prefetch("labels", queryset=RatingLabel.objects.order_by("position"))
+    )
+
+
+def articles_for_api(*, articles: QuerySet[Article]) -> QuerySet[Article]:
+    """Articles with their desk, latest version number and claim count (0 when none)."""
+    claims = Claim.objects.filter(article=OuterRef("pk")).order_by().values("article").annotate(n=Count("pk")).values("n")
+    return articles.select_related("workspace").annotate(
+        latest_version=Subquery(_latest_version_number(), output_field=IntegerField()),
+        claim_count=Coalesce(Subquery(claims, output_field=IntegerField()), 0),
+    )
+
+
+def claims_for_api(*, claims: QuerySet[Claim]) -> QuerySet[Claim]:
+    """Claims with what ClaimSerializer shows: one query for the claims, one for their sources."""
+    return claims.select_related(
+        "workspace", "version", "rating", "created_by", "last_edited_by", "held_by"
+    ).prefetch_related(Prefetch("sources", queryset=Source.objects.order_by("id")))
+
+
+def claims_none() -> QuerySet[Claim]:
+    return Claim.objects.none()
 
 
 @dataclass

@@ -12,11 +12,10 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from annotations import health, selectors, throttle
+from annotations import access, health, selectors, throttle
 from annotations.errors import ConflictError, PermissionDenied
 from annotations.forms import ArticleAddForm, ArticleFilterForm, ClaimForm, SourceFormSet
 from annotations.importing import ArticleFileError, parse_upload
-from annotations.models import ArticleVersion, Source
 from annotations.permissions import can
 from annotations.services.articles import article_import
 from annotations.services.workflow import available_transitions
@@ -54,27 +53,6 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
-def _workspace_or_404(request, slug):
-    workspace = selectors.workspace_get_for_user(user=request.user, slug=slug)
-    if workspace is None:
-        raise Http404("No such desk among yours.")
-    return workspace
-
-
-def _article_or_404(request, slug, article_id):
-    article = selectors.article_get_for_user(user=request.user, workspace_slug=slug, article_id=article_id)
-    if article is None:
-        raise Http404("No such article in your desks.")
-    return article
-
-
-def _claim_or_404(request, slug, claim_id):
-    claim = selectors.claim_get_for_user(user=request.user, workspace_slug=slug, claim_id=claim_id)
-    if claim is None:
-        raise Http404("No such claim in your desks.")
-    return claim
-
-
 def _json_error(status: int, message: str, fields: dict | None = None) -> JsonResponse:
     return JsonResponse({"error": message, "fields": fields or {}}, status=status)
 
@@ -83,6 +61,13 @@ def _validation_error_json(exc: ValidationError) -> JsonResponse:
     fields = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
     first = next(iter(fields.values()))[0]
     return _json_error(400, first, fields)
+
+
+def _int_or_none(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _read_json(request) -> dict:
@@ -103,7 +88,7 @@ def home(request):
 
 @login_required
 def article_list(request, workspace_slug: str):
-    workspace = _workspace_or_404(request, workspace_slug)
+    workspace = access.workspace_get(user=request.user, slug=workspace_slug)
     form = ArticleFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     articles = selectors.article_search(workspace=workspace, **{k: v for k, v in filters.items() if v})
@@ -121,7 +106,7 @@ def article_list(request, workspace_slug: str):
 
 @login_required
 def article_add(request, workspace_slug: str):
-    workspace = _workspace_or_404(request, workspace_slug)
+    workspace = access.workspace_get(user=request.user, slug=workspace_slug)
     form = ArticleAddForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -156,7 +141,7 @@ def article_add(request, workspace_slug: str):
 
 @login_required
 def article_detail(request, workspace_slug: str, article_id: int):
-    article = _article_or_404(request, workspace_slug, article_id)
+    article = access.article_get(user=request.user, workspace_slug=workspace_slug, article_id=article_id)
     reader = selectors.article_reader(article=article)
     return render(
         request, "annotations/article_detail.html", {"article": article, "reader": reader}
@@ -166,12 +151,10 @@ def article_detail(request, workspace_slug: str, article_id: int):
 @login_required
 @require_POST
 def claim_create_view(request, workspace_slug: str, article_id: int):
-    article = _article_or_404(request, workspace_slug, article_id)
+    article = access.article_get(user=request.user, workspace_slug=workspace_slug, article_id=article_id)
     try:
         body = _read_json(request)
-        version = ArticleVersion.objects.filter(article=article, pk=body.get("version")).first()
-        if version is None:
-            raise ValidationError({"version": "Name the version of this article you selected in."})
+        version = access.article_version_get(article=article, version_id=_int_or_none(body.get("version")))
         claim = claim_create(
             actor=request.user, article=article, version=version,
             exact=body.get("exact"), start=body.get("start"), end=body.get("end"),
@@ -191,7 +174,7 @@ def claim_create_view(request, workspace_slug: str, article_id: int):
 @login_required
 @require_POST
 def claim_reattach_view(request, workspace_slug: str, claim_id: int):
-    claim = _claim_or_404(request, workspace_slug, claim_id)
+    claim = access.claim_get(user=request.user, workspace_slug=workspace_slug, claim_id=claim_id)
     try:
         body = _read_json(request)
         claim_reattach(
@@ -222,9 +205,9 @@ def _source_changes(formset) -> list[SourceChange]:
 
 @login_required
 def claim_edit(request, workspace_slug: str, claim_id: int):
-    claim = _claim_or_404(request, workspace_slug, claim_id)
+    claim = access.claim_get(user=request.user, workspace_slug=workspace_slug, claim_id=claim_id)
     editable = can(request.user, "annotations.change_claim", claim)
-    sources = Source.objects.filter(claim=claim).order_by("id")
+    sources = selectors.claim_sources(claim=claim)
     form = ClaimForm(request.POST or None, instance=claim, workspace=claim.workspace, initial={"revision": claim.revision})
     formset = SourceFormSet(request.POST or None, queryset=sources, prefix="sources")
     if request.method == "POST":
@@ -256,7 +239,7 @@ def claim_edit(request, workspace_slug: str, claim_id: int):
             "deletable": can(request.user, "annotations.delete_claim", claim),
             "sources": sources,
             "transitions": {t.name for t in available_transitions(claim=claim, user=request.user)},
-            "reviews": claim.reviews.select_related("reviewer").order_by("created_at"),
+            "reviews": selectors.claim_reviews(claim=claim),
             "timeline": selectors.claim_timeline(claim=claim),
             "matches": selectors.claim_matches(claim=claim),
         },
@@ -266,7 +249,7 @@ def claim_edit(request, workspace_slug: str, claim_id: int):
 @login_required
 @require_POST
 def claim_delete_view(request, workspace_slug: str, claim_id: int):
-    claim = _claim_or_404(request, workspace_slug, claim_id)
+    claim = access.claim_get(user=request.user, workspace_slug=workspace_slug, claim_id=claim_id)
     try:
         claim_delete(claim=claim, actor=request.user, revision=int(request.POST.get("revision", 0)))
     except PermissionDenied as exc:

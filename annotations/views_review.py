@@ -1,7 +1,6 @@
 """Pages of the review workflow: queue, review, my claims, transitions, audit log, members."""
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -11,14 +10,14 @@ from django.urls import reverse
 from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_POST
 
-from annotations import selectors
+from annotations import access, selectors
 from annotations.errors import ConflictError, PermissionDenied
-from annotations.models import AuditEvent, Membership, RatingLabel, Role
+from annotations.models import Role
 from annotations.permissions import can
 from annotations.rendering import Mark, render_highlights
 from annotations.services import workflow
 from annotations.services.workspaces import membership_remove, membership_set
-from annotations.views import _claim_or_404, _workspace_or_404
+from annotations.workflow import TRANSITIONS
 
 
 def _forbidden(request, message: str):
@@ -34,7 +33,7 @@ def _int_or_none(value):
 
 @login_required
 def queue(request, workspace_slug: str):
-    workspace = _workspace_or_404(request, workspace_slug)
+    workspace = access.workspace_get(user=request.user, slug=workspace_slug)
     if not can(request.user, "annotations.view_queue", workspace):
         return _forbidden(request, "Only reviewers and admins of this desk see the review queue.")
     filters = {
@@ -50,9 +49,9 @@ def queue(request, workspace_slug: str):
         "claims": claims,
         "held": selectors.claims_held_by(workspace=workspace, reviewer=request.user),
         "counts": selectors.queue_counts(workspace=workspace, reviewer=request.user),
-        "articles": workspace.articles.order_by("title").only("id", "title"),
-        "ratings": RatingLabel.objects.filter(scale__workspace=workspace).order_by("position"),
-        "authors": get_user_model().objects.filter(memberships__workspace=workspace).order_by("username"),
+        "articles": selectors.article_titles(workspace=workspace),
+        "ratings": selectors.rating_labels(workspace=workspace),
+        "authors": selectors.workspace_users(workspace=workspace),
         "filters": filters,
     })
 
@@ -60,7 +59,7 @@ def queue(request, workspace_slug: str):
 @login_required
 @require_POST
 def queue_take_next(request, workspace_slug: str):
-    workspace = _workspace_or_404(request, workspace_slug)
+    workspace = access.workspace_get(user=request.user, slug=workspace_slug)
     try:
         claim = workflow.claim_take_next(workspace=workspace, actor=request.user)
     except PermissionDenied as exc:
@@ -74,9 +73,9 @@ def queue_take_next(request, workspace_slug: str):
 @login_required
 @require_POST
 def queue_take(request, workspace_slug: str, claim_id: int):
-    claim = _claim_or_404(request, workspace_slug, claim_id)
+    claim = access.claim_get(user=request.user, workspace_slug=workspace_slug, claim_id=claim_id)
     try:
-        workflow.claim_take(claim=claim, actor=request.user)
+        workflow.claim_transition(claim=claim, actor=request.user, name="take")
     except (PermissionDenied, ConflictError) as exc:
         messages.error(request, str(exc))
         return redirect("queue", workspace_slug)
@@ -85,7 +84,7 @@ def queue_take(request, workspace_slug: str, claim_id: int):
 
 @login_required
 def review(request, workspace_slug: str, claim_id: int):
-    claim = _claim_or_404(request, workspace_slug, claim_id)
+    claim = access.claim_get(user=request.user, workspace_slug=workspace_slug, claim_id=claim_id)
     if not can(request.user, "annotations.view_queue", claim.workspace):
         return _forbidden(request, "Only reviewers and admins of this desk review claims.")
     version = claim.version
@@ -96,7 +95,7 @@ def review(request, workspace_slug: str, claim_id: int):
         [Mark(claim.pk, claim.start_offset - start, claim.end_offset - start,
               claim.rating.color if claim.rating else selectors.UNRATED_COLOR, claim.state)],
     )
-    labels = dict(RatingLabel.objects.filter(scale__workspace=claim.workspace).values_list("id", "name"))
+    labels = {label.pk: label.name for label in selectors.rating_labels(workspace=claim.workspace)}
     changes = [
         (field.replace("_id", ""), labels.get(old, old) if field == "rating_id" else old,
          labels.get(new, new) if field == "rating_id" else new)
@@ -106,54 +105,58 @@ def review(request, workspace_slug: str, claim_id: int):
         "claim": claim,
         "excerpt": excerpt,
         "excerpt_cut": (start > 0, end < len(version.text)),
-        "sources": claim.sources.order_by("id"),
-        "reviews": claim.reviews.select_related("reviewer").order_by("created_at"),
+        "sources": selectors.claim_sources(claim=claim),
+        "reviews": selectors.claim_reviews(claim=claim),
         "changes": changes,
         "transitions": {t.name for t in workflow.available_transitions(claim=claim, user=request.user)},
     })
+
+
+# What a person is told after each workflow button, and where they go next.
+DONE = {
+    "submit": (messages.SUCCESS, "Submitted for review.", "back"),
+    "take": (messages.INFO, "The claim is yours to review.", "review"),
+    "release": (messages.INFO, "The claim is back in the queue.", "queue"),
+    "approve": (messages.SUCCESS, "Approved.", "queue"),
+    "request_changes": (messages.SUCCESS, "Changes requested.", "queue"),
+    "reject": (messages.SUCCESS, "Rejected.", "queue"),
+    "reopen": (messages.SUCCESS, "Reopened for correction; the author has been told why.", "back"),
+}
 
 
 @login_required
 @require_POST
 def claim_transition(request, workspace_slug: str, claim_id: int, name: str):
     """One POST endpoint for every workflow button; the service decides."""
-    claim = _claim_or_404(request, workspace_slug, claim_id)
+    claim = access.claim_get(user=request.user, workspace_slug=workspace_slug, claim_id=claim_id)
     revision = _int_or_none(request.POST.get("revision"))
     comment = request.POST.get("comment", "")
     back = request.POST.get("next") or reverse("claim_edit", args=[workspace_slug, claim.pk])
     if not back.startswith("/") or back.startswith("//"):
         back = reverse("claim_edit", args=[workspace_slug, claim.pk])
+    if name not in TRANSITIONS:
+        raise Http404("No such action.")
     try:
-        if name == "submit":
-            workflow.claim_submit(claim=claim, actor=request.user, revision=revision)
-            messages.success(request, "Submitted for review.")
-        elif name in ("approve", "request_changes", "reject"):
-            workflow.claim_decide(claim=claim, actor=request.user, decision=name, comment=comment, revision=revision)
-            messages.success(request, {"approve": "Approved.", "request_changes": "Changes requested.", "reject": "Rejected."}[name])
-            return redirect("queue", workspace_slug)
-        elif name == "release":
-            workflow.claim_release(claim=claim, actor=request.user)
-            messages.info(request, "The claim is back in the queue.")
-            return redirect("queue", workspace_slug)
-        elif name == "reopen":
-            workflow.claim_reopen(claim=claim, actor=request.user, reason=comment, revision=revision)
-            messages.success(request, "Reopened for correction; the author has been told why.")
-        else:
-            raise Http404("No such action.")
-    except PermissionDenied as exc:
-        messages.error(request, str(exc))
-    except ConflictError as exc:
+        workflow.claim_transition(claim=claim, actor=request.user, name=name, revision=revision, comment=comment)
+    except (PermissionDenied, ConflictError) as exc:
         messages.error(request, str(exc))
     except ValidationError as exc:
         for errors in exc.message_dict.values():
             for error in errors:
                 messages.error(request, error)
+    else:
+        level, message, destination = DONE[name]
+        messages.add_message(request, level, message)
+        if destination == "queue":
+            return redirect("queue", workspace_slug)
+        if destination == "review":
+            return redirect("review", workspace_slug, claim.pk)
     return redirect(back)
 
 
 @login_required
 def my_claims(request, workspace_slug: str):
-    workspace = _workspace_or_404(request, workspace_slug)
+    workspace = access.workspace_get(user=request.user, slug=workspace_slug)
     return render(request, "annotations/my_claims.html", {
         "workspace": workspace,
         "groups": selectors.my_claims(workspace=workspace, user=request.user),
@@ -162,7 +165,7 @@ def my_claims(request, workspace_slug: str):
 
 @login_required
 def audit_log(request, workspace_slug: str):
-    workspace = _workspace_or_404(request, workspace_slug)
+    workspace = access.workspace_get(user=request.user, slug=workspace_slug)
     if not can(request.user, "annotations.view_audit_log", workspace):
         return _forbidden(request, "Only admins of this desk see its audit log.")
     q = request.GET
@@ -176,23 +179,21 @@ def audit_log(request, workspace_slug: str):
     return render(request, "annotations/audit_log.html", {
         "workspace": workspace,
         "page": page,
-        "actors": get_user_model().objects.filter(memberships__workspace=workspace).order_by("username"),
-        "actions": AuditEvent.objects.filter(workspace_id=workspace.pk).order_by("action").values_list("action", flat=True).distinct(),
+        "actors": selectors.workspace_users(workspace=workspace),
+        "actions": selectors.audit_actions(workspace=workspace),
         "query": q,
     })
 
 
 @login_required
 def members(request, workspace_slug: str):
-    workspace = _workspace_or_404(request, workspace_slug)
+    workspace = access.workspace_get(user=request.user, slug=workspace_slug)
     if not can(request.user, "annotations.manage_members", workspace):
         return _forbidden(request, "Only admins of this desk manage its members.")
     if request.method == "POST":
         username = request.POST.get("username", "").strip()
-        user = get_user_model().objects.filter(username=username).first()
         try:
-            if user is None:
-                raise ValidationError({"username": f"There is no user called {username!r}."})
+            user = access.user_get_by_username(username=username)
             if request.POST.get("remove"):
                 membership_remove(workspace=workspace, user=user, actor=request.user)
                 messages.success(request, f"{username} was removed from the desk.")
@@ -206,7 +207,7 @@ def members(request, workspace_slug: str):
         return redirect("members", workspace_slug)
     return render(request, "annotations/members.html", {
         "workspace": workspace,
-        "memberships": Membership.objects.filter(workspace=workspace).select_related("user").order_by("user__username"),
+        "memberships": selectors.membership_list(workspace=workspace),
         "roles": Role.choices,
     })
 
@@ -214,7 +215,6 @@ def members(request, workspace_slug: str):
 @login_required
 def profile(request):
     """The user's API tokens: create (the key is shown once) and revoke."""
-    from annotations.models import ApiToken
     from annotations.services.tokens import api_token_create, api_token_revoke
 
     new_key = None
@@ -230,17 +230,16 @@ def profile(request):
                 for error in errors:
                     messages.error(request, error)
     return render(request, "annotations/profile.html", {
-        "tokens": ApiToken.objects.filter(user=request.user),
+        "tokens": access.api_tokens_of(request.user),
         "new_key": new_key,
     })
 
 
 @login_required
 def exports_page(request, workspace_slug: str):
-    from annotations.models import ExportJob
     from annotations.services.exports import export_job_create
 
-    workspace = _workspace_or_404(request, workspace_slug)
+    workspace = access.workspace_get(user=request.user, slug=workspace_slug)
     if request.method == "POST":
         fmt = request.POST.get("format")
         if fmt not in ("jsonl", "csv", "claimreview", "w3c"):
@@ -251,21 +250,16 @@ def exports_page(request, workspace_slug: str):
         return redirect("exports", workspace_slug)
     return render(request, "annotations/exports.html", {
         "workspace": workspace,
-        "jobs": ExportJob.objects.filter(workspace=workspace, requested_by=request.user)[:50],
+        "jobs": selectors.export_jobs(user=request.user, workspace=workspace)[:50],
     })
 
 
 @login_required
 @require_POST
 def match_decide(request, workspace_slug: str, match_id: int, status: str):
-    from annotations.models import ClaimMatch
     from annotations.services.matching import claim_match_decide
 
-    match = ClaimMatch.objects.select_related("claim__workspace").filter(
-        pk=match_id, claim__workspace__slug=workspace_slug, claim__workspace__memberships__user=request.user
-    ).first()
-    if match is None:
-        raise Http404("No such suggestion in your desks.")
+    match = access.claim_match_get(user=request.user, workspace_slug=workspace_slug, match_id=match_id)
     try:
         claim_match_decide(match=match, actor=request.user, status=status)
     except (ValidationError, PermissionDenied) as exc:
@@ -286,7 +280,7 @@ def rating_scale(request, workspace_slug: str):
     """The desk's verdict labels; admins add, change and remove them."""
     from annotations.services.workspaces import rating_label_delete, rating_label_save
 
-    workspace = _workspace_or_404(request, workspace_slug)
+    workspace = access.workspace_get(user=request.user, slug=workspace_slug)
     manage = can(request.user, "annotations.manage_rating_scale", workspace)
     if request.method == "POST":
         if not manage:
@@ -314,6 +308,6 @@ def rating_scale(request, workspace_slug: str):
         return redirect("rating_scale", workspace_slug)
     return render(request, "annotations/rating_scale.html", {
         "workspace": workspace,
-        "labels": RatingLabel.objects.filter(scale__workspace=workspace).order_by("position"),
+        "labels": selectors.rating_labels(workspace=workspace),
         "manage": manage,
     })

@@ -83,7 +83,7 @@ def test_surrounding_white_space_is_trimmed_from_the_selection(client, alice, ar
         ({"exact": "It is a certainty!!"}, "exact", "The quote does not match the article text"),
         ({"start": 10**6, "end": 10**6 + 5}, "start", "is not inside the text"),
         ({"start": "3"}, "start", "whole numbers"),
-        ({"version": 999999}, "version", "Name the version"),
+        ({"version": 999999}, "version", "does not belong to the article"),
         ({"prefix": "something else"}, "prefix", "The prefix does not match"),
         ({"suffix": "something else"}, "suffix", "The suffix does not match"),
     ],

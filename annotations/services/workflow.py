@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -176,6 +176,40 @@ def claim_reopen(*, claim: Claim, actor: AbstractBaseUser, reason: str, revision
     """An admin reopens an approved claim for a correction; the old verdict stays in
     the claim's history and its review, and exports carry the new dateModified."""
     return _transition(claim=claim, actor=actor, name="reopen", revision=revision, comment=reason)
+
+
+# The one entry point the pages and the API call: a transition by its name in the table.
+# Each handler takes the same arguments; those a transition does not use are ignored.
+_HANDLERS = {
+    "submit": lambda claim, actor, revision, comment: claim_submit(claim=claim, actor=actor, revision=revision),
+    "take": lambda claim, actor, revision, comment: claim_take(claim=claim, actor=actor),
+    "release": lambda claim, actor, revision, comment: claim_release(claim=claim, actor=actor),
+    "approve": lambda claim, actor, revision, comment: claim_decide(
+        claim=claim, actor=actor, decision="approve", comment=comment, revision=revision),
+    "request_changes": lambda claim, actor, revision, comment: claim_decide(
+        claim=claim, actor=actor, decision="request_changes", comment=comment, revision=revision),
+    "reject": lambda claim, actor, revision, comment: claim_decide(
+        claim=claim, actor=actor, decision="reject", comment=comment, revision=revision),
+    "reopen": lambda claim, actor, revision, comment: claim_reopen(
+        claim=claim, actor=actor, reason=comment, revision=revision),
+}
+# A transition added to the table without a handler fails here, at import, not in a request.
+if set(_HANDLERS) != set(TRANSITIONS):
+    raise ImproperlyConfigured(f"Workflow transitions without a handler: {sorted(set(TRANSITIONS) - set(_HANDLERS))}")
+
+
+def claim_transition(
+    *, claim: Claim, actor: AbstractBaseUser, name: str, revision: int | None = None, comment: str = ""
+) -> Claim:
+    """Run the transition `name` of the table on the claim, as `actor`.
+
+    `revision` is the claim revision the actor read (compare-and-set: a stale one is a
+    ConflictError); take and release act on whoever holds the claim now and need none.
+    """
+    handler = _HANDLERS.get(name)
+    if handler is None:
+        raise ValidationError({"transition": f"There is no workflow action called {name!r}."})
+    return handler(claim, actor, revision, comment)
 
 
 @transaction.atomic

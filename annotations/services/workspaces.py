@@ -4,6 +4,9 @@ from django.db import transaction
 
 from annotations.audit import as_actor
 from annotations.models import Membership, RatingLabel, RatingScale, Role, Workspace
+from annotations.permissions import require
+
+MEMBERS_DENIED = "Only admins of this desk manage its members."
 
 # (name, value on the ordinal scale or None, colour, description)
 DEFAULT_SCALE = [
@@ -40,6 +43,10 @@ def workspace_create(
 def membership_set(
     *, workspace: Workspace, user: AbstractBaseUser, role: str, actor: AbstractBaseUser | None = None
 ) -> Membership:
+    """Give `user` a role in the desk. Without an actor (setting up a desk, the demo) no
+    permission is asked; with one, only an admin of the desk may."""
+    if actor is not None:
+        require(actor, "annotations.manage_members", workspace, MEMBERS_DENIED)
     if role not in Role.values:
         raise ValidationError(
             {"role": f"{role!r} is not a role; choose one of {', '.join(Role.values)}."}
@@ -53,6 +60,7 @@ def membership_set(
 @as_actor
 @transaction.atomic
 def membership_remove(*, workspace: Workspace, user: AbstractBaseUser, actor: AbstractBaseUser) -> None:
+    require(actor, "annotations.manage_members", workspace, MEMBERS_DENIED)
     admins = Membership.objects.select_for_update().filter(workspace=workspace, role=Role.ADMIN)
     if list(admins.values_list("user_id", flat=True)) == [user.pk]:
         raise ValidationError({"user": "A desk needs at least one admin; make someone else admin first."})
@@ -66,8 +74,6 @@ def rating_label_save(
     value: int | None, color: str, description: str = "",
 ) -> RatingLabel:
     """Add a label to the desk's scale, or change one. Admins only."""
-    from annotations.permissions import require
-
     require(actor, "annotations.manage_rating_scale", workspace, "Only admins of this desk manage its rating scale.")
     scale = RatingScale.objects.select_for_update().get(workspace=workspace)
     if label_id is None:
@@ -86,8 +92,6 @@ def rating_label_save(
 @as_actor
 @transaction.atomic
 def rating_label_delete(*, workspace: Workspace, actor: AbstractBaseUser, label_id: int) -> None:
-    from annotations.permissions import require
-
     require(actor, "annotations.manage_rating_scale", workspace, "Only admins of this desk manage its rating scale.")
     label = RatingLabel.objects.filter(pk=label_id, scale__workspace=workspace).first()
     if label is None:

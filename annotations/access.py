@@ -1,0 +1,170 @@
+"""Who may see what: every lookup that scopes the desk's objects by membership and role.
+
+The pages and the API call these same functions, so an object of a desk the user does
+not belong to is missing (404) on both paths in the same way. Querysets named
+`<objects>_of(user)` hold everything the user may read; `<object>_get(...)` fetches one
+or raises: `Http404` for an object named in the URL, or a `ValidationError` on `field`
+for one named in a request body (the API answers 400 naming the field).
+
+What a user may *do* with what they see is decided in `permissions.py`.
+"""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import Http404
+
+from annotations.models import (
+    ApiToken,
+    Article,
+    ArticleVersion,
+    AuditEvent,
+    Claim,
+    ClaimMatch,
+    ExportJob,
+    Membership,
+    RatingLabel,
+    RatingScale,
+    Review,
+    Role,
+    Source,
+    Workspace,
+)
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def _missing(field: str | None, message: str) -> Exception:
+    return ValidationError({field: message}) if field else Http404(message)
+
+
+# --- Everything a user may read ------------------------------------------------------------
+
+def workspace_ids_of(user: User, *, role: str | None = None) -> QuerySet[Membership]:
+    """The ids of the user's desks, as a subquery. By id, so an anonymous user (the schema
+    generator's) simply gets nothing."""
+    memberships = Membership.objects.filter(user_id=user.pk)
+    if role is not None:
+        memberships = memberships.filter(role=role)
+    return memberships.values("workspace_id")
+
+
+def workspaces_of(user: User) -> QuerySet[Workspace]:
+    return Workspace.objects.filter(pk__in=workspace_ids_of(user))
+
+
+def rating_scales_of(user: User) -> QuerySet[RatingScale]:
+    return RatingScale.objects.filter(workspace_id__in=workspace_ids_of(user))
+
+
+def memberships_of(user: User) -> QuerySet[Membership]:
+    """Memberships of the desks the user belongs to: who else works there."""
+    return Membership.objects.filter(workspace_id__in=workspace_ids_of(user))
+
+
+def articles_of(user: User) -> QuerySet[Article]:
+    return Article.objects.filter(workspace_id__in=workspace_ids_of(user))
+
+
+def article_versions_of(user: User) -> QuerySet[ArticleVersion]:
+    return ArticleVersion.objects.filter(article__workspace_id__in=workspace_ids_of(user))
+
+
+def claims_of(user: User) -> QuerySet[Claim]:
+    return Claim.objects.filter(workspace_id__in=workspace_ids_of(user))
+
+
+def sources_of(user: User) -> QuerySet[Source]:
+    return Source.objects.filter(claim__workspace_id__in=workspace_ids_of(user))
+
+
+def reviews_of(user: User) -> QuerySet[Review]:
+    return Review.objects.filter(claim__workspace_id__in=workspace_ids_of(user))
+
+
+def audit_events_of(user: User) -> QuerySet[AuditEvent]:
+    """The audit trail is read by the admins of a desk only."""
+    return AuditEvent.objects.filter(workspace_id__in=workspace_ids_of(user, role=Role.ADMIN))
+
+
+def export_jobs_of(user: User) -> QuerySet[ExportJob]:
+    """A user's own export jobs, in desks they still belong to."""
+    return ExportJob.objects.filter(requested_by_id=user.pk, workspace_id__in=workspace_ids_of(user))
+
+
+def api_tokens_of(user: User) -> QuerySet[ApiToken]:
+    return ApiToken.objects.filter(user_id=user.pk)
+
+
+# --- One object, or a clear refusal --------------------------------------------------------
+
+def workspace_get(*, user: User, slug: str, field: str | None = None) -> Workspace:
+    workspace = workspaces_of(user).filter(slug=slug).first()
+    if workspace is None:
+        raise _missing(field, f"You are not a member of a desk called {slug!r}.")
+    return workspace
+
+
+def article_get(
+    *, user: User, article_id: int | None, workspace_slug: str | None = None, field: str | None = None
+) -> Article:
+    articles = articles_of(user).select_related("workspace")
+    if workspace_slug is not None:
+        articles = articles.filter(workspace__slug=workspace_slug)
+    article = articles.filter(pk=article_id).first() if article_id else None
+    if article is None:
+        raise _missing(field, "No such article in your desks.")
+    return article
+
+
+def article_version_get(*, article: Article, version_id: int | None, field: str = "version") -> ArticleVersion:
+    """A version of this article (named in a request body, hence a field error)."""
+    version = ArticleVersion.objects.filter(article=article, pk=version_id).first() if version_id else None
+    if version is None:
+        raise ValidationError({field: "That version does not belong to the article."})
+    return version
+
+
+# What the claim pages, the workflow services and the permission predicates read from a
+# claim: one query with the joins they need.
+CLAIM_RELATED = ("workspace", "article", "version", "rating", "created_by", "last_edited_by")
+
+
+def claim_get(
+    *, user: User, claim_id: int | None, workspace_slug: str | None = None, field: str | None = None
+) -> Claim:
+    claims = claims_of(user).select_related(*CLAIM_RELATED)
+    if workspace_slug is not None:
+        claims = claims.filter(workspace__slug=workspace_slug)
+    claim = claims.filter(pk=claim_id).first() if claim_id else None
+    if claim is None:
+        raise _missing(field, "No such claim in your desks.")
+    return claim
+
+
+def claim_match_get(*, user: User, workspace_slug: str, match_id: int) -> ClaimMatch:
+    match = (
+        ClaimMatch.objects.select_related("claim__workspace")
+        .filter(pk=match_id, claim__workspace__slug=workspace_slug,
+                claim__workspace_id__in=workspace_ids_of(user))
+        .first()
+    )
+    if match is None:
+        raise Http404("No such suggestion in your desks.")
+    return match
+
+
+def rating_label_get(*, workspace: Workspace, label_id: int | None, field: str = "rating") -> RatingLabel:
+    label = RatingLabel.objects.filter(scale__workspace=workspace, pk=label_id).first() if label_id else None
+    if label is None:
+        raise ValidationError({field: "Choose a rating from this desk's scale."})
+    return label
+
+
+def user_get_by_username(*, username: str, field: str = "username"):
+    """Any user of the desk's installation, by name: admins add people to their desk."""
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise ValidationError({field: f"There is no user called {username!r}."})
+    return user
