@@ -208,7 +208,11 @@ def test_an_outsider_gets_404_for_every_transition_over_http(client, article, cr
     claim = claim_in_state({"submit": "draft", "reopen": "approved"}.get(name, "in_review"), article, crew)
     client.force_login(crew["outsider"])
     url = reverse("claim_transition", args=[article.workspace.slug, claim.pk, name])
+    before = Claim.objects.filter(pk=claim.pk).values().first()
+    reviews = Review.objects.filter(claim=claim).count()
     assert client.post(url, {"revision": claim.revision, "comment": "x"}).status_code == 404
+    assert Claim.objects.filter(pk=claim.pk).values().first() == before
+    assert Review.objects.filter(claim=claim).count() == reviews
     for page in ("review", "claim_edit"):
         assert client.get(reverse(page, args=[article.workspace.slug, claim.pk])).status_code == 404
 

@@ -33,8 +33,13 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
             try:
                 value = value.astimezone(datetime.timezone.utc)
             except (OverflowError, ValueError):
-                raise ValidationError({self.field_name: "This date is out of range."}) from None
+                raise ValidationError({self._parameter(): "This date is out of range once moved to UTC."}) from None
         return super().filter(qs, value)
+
+    def _parameter(self) -> str:
+        """The query parameter this filter reads (e.g. updated_since), which the error names."""
+        filters = getattr(getattr(self, "parent", None), "filters", {})
+        return next((name for name, flt in filters.items() if flt is self), self.field_name)
 
 
 class WorkspaceFilter(django_filters.FilterSet):
