@@ -31,6 +31,7 @@ from annotations.models import (
     Source,
     Workspace,
 )
+from annotations.permissions import remember_membership
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -100,10 +101,16 @@ def api_tokens_of(user: User) -> QuerySet[ApiToken]:
 # --- One object, or a clear refusal --------------------------------------------------------
 
 def workspace_get(*, user: User, slug: str, field: str | None = None) -> Workspace:
-    workspace = workspaces_of(user).filter(slug=slug).first()
-    if workspace is None:
+    """The desk, read with the user's membership in one query; the membership is kept
+    where the permission predicates look for it, so asking `can(...)` next costs nothing."""
+    membership = (
+        Membership.objects.select_related("workspace").filter(user_id=user.pk, workspace__slug=slug).first()
+        if user.is_authenticated else None
+    )
+    if membership is None:
         raise _missing(field, f"You are not a member of a desk called {slug!r}.")
-    return workspace
+    remember_membership(user, membership)
+    return membership.workspace
 
 
 def article_get(

@@ -8,14 +8,19 @@ Offsets are Unicode code points, which is what Postgres' char_length and substr
 count too.
 """
 
+from collections.abc import Iterable
+
+import pgtrigger
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 
-import pgtrigger
+# The workflow's states and decisions live beside its transition table, which the claim's
+# state-change trigger is generated from; they are re-exported here for the rest of the app.
+from annotations.workflow import TRANSITIONS, ClaimState, Decision, Transition, allowed_state_changes
 
 
 class Sha256Hex(models.Func):
@@ -218,15 +223,6 @@ class ArticleVersion(models.Model):
         return f"{self.article} v{self.number}"
 
 
-class ClaimState(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    SUBMITTED = "submitted", "Submitted"
-    IN_REVIEW = "in_review", "In review"
-    APPROVED = "approved", "Approved"
-    CHANGES_REQUESTED = "changes_requested", "Changes requested"
-    REJECTED = "rejected", "Rejected"
-
-
 class AnchorStatus(models.TextChoices):
     CREATED = "created", "Created on this version"
     EXACT = "exact", "Re-anchored exactly"
@@ -268,6 +264,39 @@ CLAIM_ANCHOR_CHECK = """
     END IF;
     RETURN NEW;
 """
+
+
+def _sql_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+# Compares the row before and after the write, which a check constraint cannot do. The
+# trigger's WHEN clause lets through every change the table allows, so this only refuses.
+CLAIM_STATE_CHANGE_REFUSAL = """
+    RAISE EXCEPTION USING ERRCODE = '23514', CONSTRAINT = 'claim_state_change_allowed',
+        MESSAGE = format('A claim cannot go from %s to %s.', OLD.state, NEW.state);
+"""
+
+
+def claim_state_change_trigger(*, transitions: Iterable[Transition]) -> pgtrigger.Trigger:
+    """Refuses any change of a claim's state that no transition of the table makes.
+
+    The allowed pairs are written into the trigger's WHEN clause, so a change to the table
+    is a change to Claim's Meta that `makemigrations` sees and migrates.
+    """
+    pairs = ", ".join(
+        "({}, {})".format(*(_sql_literal(state) for state in pair))
+        for pair in sorted(allowed_state_changes(transitions=transitions))
+    )
+    return pgtrigger.Trigger(
+        name="claim_state_change_allowed",
+        operation=pgtrigger.Update,
+        when=pgtrigger.Before,
+        condition=pgtrigger.Condition(
+            f"OLD.state IS DISTINCT FROM NEW.state AND (OLD.state, NEW.state) NOT IN ({pairs})"
+        ),
+        func=CLAIM_STATE_CHANGE_REFUSAL,
+    )
 
 
 class Claim(models.Model):
@@ -396,6 +425,7 @@ class Claim(models.Model):
                 ],
                 func=CLAIM_ANCHOR_CHECK,
             ),
+            claim_state_change_trigger(transitions=TRANSITIONS.values()),
         ]
 
     def __str__(self) -> str:
@@ -460,11 +490,18 @@ class Source(models.Model):
         return self.title or self.url
 
 
-class Decision(models.TextChoices):
-    APPROVE = "approve", "Approve"
-    REQUEST_CHANGES = "request_changes", "Request changes"
-    REJECT = "reject", "Reject"
-    REOPEN = "reopen", "Reopen for correction"
+# Spans tables (the review and its claim), so it is a trigger. A reopen is recorded as a
+# review too, and an admin may reopen a claim they wrote: that is a correction, not a review.
+REVIEW_FOUR_EYES_CHECK = """
+    IF EXISTS (
+        SELECT 1 FROM annotations_claim c
+         WHERE c.id = NEW.claim_id
+           AND (c.created_by_id = NEW.reviewer_id OR c.last_edited_by_id = NEW.reviewer_id)) THEN
+        RAISE EXCEPTION USING ERRCODE = '23514', CONSTRAINT = 'review_four_eyes',
+            MESSAGE = 'Nobody reviews a claim they wrote or last edited.';
+    END IF;
+    RETURN NEW;
+"""
 
 
 class Review(models.Model):
@@ -488,6 +525,15 @@ class Review(models.Model):
             models.CheckConstraint(
                 condition=Q(decision=Decision.APPROVE) | Q(comment__regex=r"\S"),
                 name="review_comment_required_unless_approved",
+            ),
+        ]
+        triggers = [
+            pgtrigger.Trigger(
+                name="review_four_eyes",
+                operation=pgtrigger.Insert,
+                when=pgtrigger.Before,
+                condition=~pgtrigger.Q(new__decision=Decision.REOPEN),
+                func=REVIEW_FOUR_EYES_CHECK,
             ),
         ]
 

@@ -12,12 +12,23 @@ from annotations.models import Claim, ClaimState, Membership, Role, Workspace
 EDITABLE_STATES = {ClaimState.DRAFT, ClaimState.CHANGES_REQUESTED}
 
 
-def membership_of(user, workspace: Workspace) -> Membership | None:
-    if not user.is_authenticated:
-        return None
+def _membership_cache(user) -> dict[int, Membership | None]:
+    """Memberships already read during this request, by workspace id, on the user object."""
     cache = getattr(user, "_membership_cache", None)
     if cache is None:
         cache = user._membership_cache = {}
+    return cache
+
+
+def remember_membership(user, membership: Membership) -> None:
+    """For lookups that read the membership anyway (access.workspace_get)."""
+    _membership_cache(user)[membership.workspace_id] = membership
+
+
+def membership_of(user, workspace: Workspace) -> Membership | None:
+    if not user.is_authenticated:
+        return None
+    cache = _membership_cache(user)
     if workspace.pk not in cache:
         cache[workspace.pk] = Membership.objects.filter(user=user, workspace=workspace).first()
     return cache[workspace.pk]

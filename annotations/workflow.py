@@ -1,18 +1,43 @@
-"""The review workflow, as one table. Services act on it; the database enforces it.
+"""The review workflow, as one table: a claim's states, a reviewer's decisions and the
+transitions between them. Services act on it; the database enforces it.
 
     draft ──submit──▶ submitted ──take──▶ in_review ──approve──────────▶ approved
     changes_requested ──submit──▶ submitted     in_review ──request_changes──▶ changes_requested
     in_review ──release──▶ submitted            in_review ──reject───────────▶ rejected
     approved ──reopen (admin, with a reason: a correction)──▶ changes_requested
 
-A trigger generated from TRANSITIONS (migration 0005) refuses any other change of
-state, whoever writes it.
+Claim's trigger `claim_state_change_allowed` (annotations.models) is generated from
+TRANSITIONS and refuses any other change of state, whoever writes it. Changing the table
+changes that trigger, so `makemigrations` writes the migration that installs it.
+
+models.py builds its trigger from this module, so it imports nothing from the app:
+ClaimState and Decision live here and annotations.models re-exports them.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from annotations.models import ClaimState as S
-from annotations.models import Decision
+from django.db import models
+
+
+class ClaimState(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted"
+    IN_REVIEW = "in_review", "In review"
+    APPROVED = "approved", "Approved"
+    CHANGES_REQUESTED = "changes_requested", "Changes requested"
+    REJECTED = "rejected", "Rejected"
+
+
+class Decision(models.TextChoices):
+    APPROVE = "approve", "Approve"
+    REQUEST_CHANGES = "request_changes", "Request changes"
+    REJECT = "reject", "Reject"
+    REOPEN = "reopen", "Reopen for correction"
+
+
+# Short, so the table below reads as one line per transition.
+S = ClaimState
 
 
 @dataclass(frozen=True)
@@ -49,23 +74,6 @@ EVENT_NAMES = {
 }
 
 
-def allowed_state_changes() -> set[tuple[str, str]]:
-    return {(source, t.target) for t in TRANSITIONS.values() for source in t.sources}
-
-
-def state_change_trigger_sql() -> str:
-    pairs = ", ".join(f"('{a}', '{b}')" for a, b in sorted(allowed_state_changes()))
-    return f"""
-CREATE OR REPLACE FUNCTION factcheck_claim_state_change() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF OLD.state IS DISTINCT FROM NEW.state
-       AND (OLD.state, NEW.state) NOT IN ({pairs}) THEN
-        RAISE EXCEPTION USING ERRCODE = '23514', CONSTRAINT = 'claim_state_change_allowed',
-            MESSAGE = format('A claim cannot go from %s to %s.', OLD.state, NEW.state);
-    END IF;
-    RETURN NEW;
-END $$;
-DROP TRIGGER IF EXISTS claim_state_change_allowed ON annotations_claim;
-CREATE TRIGGER claim_state_change_allowed BEFORE UPDATE OF state ON annotations_claim
-    FOR EACH ROW EXECUTE FUNCTION factcheck_claim_state_change();
-"""
+def allowed_state_changes(*, transitions: Iterable[Transition]) -> set[tuple[str, str]]:
+    """Every (from, to) pair of states some transition makes."""
+    return {(str(source), str(t.target)) for t in transitions for source in t.sources}

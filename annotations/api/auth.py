@@ -1,21 +1,9 @@
-import hashlib
-import secrets
-
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from annotations.models import ApiToken
-
-KEY_PREFIX = "fc_"
-
-
-def hash_key(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
-def new_key() -> str:
-    return KEY_PREFIX + secrets.token_urlsafe(32)
+from annotations.tokens import api_token_key_hash
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
@@ -31,7 +19,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Send the token as 'Authorization: Token <key>'.")
         token = (
             ApiToken.objects.select_related("user")
-            .filter(key_hash=hash_key(header[1]), revoked_at__isnull=True)
+            .filter(key_hash=api_token_key_hash(key=header[1]), revoked_at__isnull=True)
             .first()
         )
         if token is None or not token.user.is_active:

@@ -1,9 +1,10 @@
 """Database-side rules that span tables: the audit trigger with its hash chain, the
-workflow's allowed state changes, and four eyes on reviews."""
+workflow's allowed state changes, and four eyes on reviews.
+
+The state-change and four-eyes triggers are replaced by the models' own pgtrigger
+declarations in 0011; this migration keeps the SQL it ran, as it ran it."""
 
 from django.db import migrations
-
-from annotations.workflow import state_change_trigger_sql
 
 AUDITED = [
     "workspace", "membership", "ratingscale", "ratinglabel", "article", "articleversion",
@@ -98,6 +99,23 @@ CREATE TRIGGER review_four_eyes BEFORE INSERT ON annotations_review
     FOR EACH ROW EXECUTE FUNCTION factcheck_review_four_eyes();
 """
 
+# What the workflow table generated when this migration was written. Frozen here: a
+# migration that read the live table would change meaning whenever the table changed.
+STATE_CHANGE_SQL = r"""
+CREATE OR REPLACE FUNCTION factcheck_claim_state_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF OLD.state IS DISTINCT FROM NEW.state
+       AND (OLD.state, NEW.state) NOT IN (('approved', 'changes_requested'), ('changes_requested', 'submitted'), ('draft', 'submitted'), ('in_review', 'approved'), ('in_review', 'changes_requested'), ('in_review', 'rejected'), ('in_review', 'submitted'), ('submitted', 'in_review')) THEN
+        RAISE EXCEPTION USING ERRCODE = '23514', CONSTRAINT = 'claim_state_change_allowed',
+            MESSAGE = format('A claim cannot go from %s to %s.', OLD.state, NEW.state);
+    END IF;
+    RETURN NEW;
+END $$;
+DROP TRIGGER IF EXISTS claim_state_change_allowed ON annotations_claim;
+CREATE TRIGGER claim_state_change_allowed BEFORE UPDATE OF state ON annotations_claim
+    FOR EACH ROW EXECUTE FUNCTION factcheck_claim_state_change();
+"""
+
 REVERSE_SQL = "".join(f"DROP TRIGGER IF EXISTS audit ON annotations_{t};" for t in AUDITED) + """
 DROP TRIGGER IF EXISTS review_four_eyes ON annotations_review;
 DROP TRIGGER IF EXISTS claim_state_change_allowed ON annotations_claim;
@@ -112,5 +130,5 @@ class Migration(migrations.Migration):
     dependencies = [("annotations", "0004_review_queue_and_audit")]
 
     operations = [
-        migrations.RunSQL(AUDIT_SQL + FOUR_EYES_SQL + state_change_trigger_sql(), REVERSE_SQL),
+        migrations.RunSQL(AUDIT_SQL + FOUR_EYES_SQL + STATE_CHANGE_SQL, REVERSE_SQL),
     ]

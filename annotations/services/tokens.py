@@ -2,8 +2,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from annotations.api.auth import hash_key, new_key
 from annotations.models import ApiToken
+from annotations.tokens import API_TOKEN_VISIBLE_LENGTH, api_token_key_hash, api_token_key_new
 
 
 def api_token_create(*, user: AbstractBaseUser, name: str) -> tuple[ApiToken, str]:
@@ -13,8 +13,10 @@ def api_token_create(*, user: AbstractBaseUser, name: str) -> tuple[ApiToken, st
         raise ValidationError({"name": "Name the token after where it will be used, e.g. 'partner sync'."})
     if len(name) > 100:
         raise ValidationError({"name": f"The name can be at most 100 characters (it has {len(name)})."})
-    key = new_key()
-    token = ApiToken.objects.create(user=user, name=name, key_hash=hash_key(key), prefix=key[:10])
+    key = api_token_key_new()
+    token = ApiToken.objects.create(
+        user=user, name=name, key_hash=api_token_key_hash(key=key), prefix=key[:API_TOKEN_VISIBLE_LENGTH]
+    )
     return token, key
 
 
