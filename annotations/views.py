@@ -18,7 +18,7 @@ from annotations.forms import ArticleAddForm, ArticleFilterForm, ClaimForm, Sour
 from annotations.importing import ArticleFileError, parse_upload
 from annotations.permissions import can
 from annotations.services.articles import article_import
-from annotations.services.workflow import available_transitions
+from annotations.workflow import available_transitions
 from annotations.services.claims import (
     SourceChange,
     claim_create,

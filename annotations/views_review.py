@@ -17,7 +17,7 @@ from annotations.permissions import can
 from annotations.rendering import Mark, render_highlights
 from annotations.services import workflow
 from annotations.services.workspaces import membership_remove, membership_set
-from annotations.workflow import TRANSITIONS
+from annotations.workflow import TRANSITIONS, available_transitions
 
 
 def _forbidden(request, message: str):
@@ -108,7 +108,7 @@ def review(request, workspace_slug: str, claim_id: int):
         "sources": selectors.claim_sources(claim=claim),
         "reviews": selectors.claim_reviews(claim=claim),
         "changes": changes,
-        "transitions": {t.name for t in workflow.available_transitions(claim=claim, user=request.user)},
+        "transitions": {t.name for t in available_transitions(claim=claim, user=request.user)},
     })
 
 

@@ -77,3 +77,11 @@ EVENT_NAMES = {
 def allowed_state_changes(*, transitions: Iterable[Transition]) -> set[tuple[str, str]]:
     """Every (from, to) pair of states some transition makes."""
     return {(str(source), str(t.target)) for t in transitions for source in t.sources}
+
+
+def available_transitions(*, claim, user) -> list[Transition]:
+    """What this user may do to this claim now: the buttons a page shows."""
+    # Imported here: the permission rules read the models, which read this table.
+    from annotations.permissions import can
+
+    return [t for t in TRANSITIONS.values() if claim.state in t.sources and can(user, t.permission, claim)]

@@ -15,7 +15,7 @@ from annotations.audit import as_actor
 from annotations.errors import ConflictError, PermissionDenied
 from annotations.models import Claim, ClaimState, Review, Workspace
 from annotations.permissions import can, require
-from annotations.workflow import EVENT_NAMES, TRANSITIONS, Transition
+from annotations.workflow import EVENT_NAMES, TRANSITIONS
 
 DENIED = {
     "submit": "Only the author can submit a claim.",
@@ -26,14 +26,6 @@ DENIED = {
     "reject": "Only the reviewer holding this claim, who neither wrote nor last edited it, can decide it.",
     "reopen": "Only a desk admin can reopen an approved claim.",
 }
-
-
-def available_transitions(*, claim: Claim, user: AbstractBaseUser) -> list[Transition]:
-    """What this user may do to this claim now: the buttons a page shows."""
-    return [
-        t for t in TRANSITIONS.values()
-        if claim.state in t.sources and can(user, t.permission, claim)
-    ]
 
 
 def _hold_until():
