@@ -135,7 +135,7 @@ def article_version_get(*, article: Article, version_id: int | None, field: str 
 
 # What the claim pages, the workflow services and the permission predicates read from a
 # claim: one query with the joins they need.
-CLAIM_RELATED = ("workspace", "article", "version", "rating", "created_by", "last_edited_by")
+CLAIM_RELATED = ("workspace", "article", "version", "rating", "created_by", "last_edited_by", "held_by")
 
 
 def claim_get(

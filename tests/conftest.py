@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -228,3 +229,26 @@ def claim_in_state(state: str, article, crew, quote: str = "It is a possibility.
     if state == "in_review":
         return claim
     return claim_decide(claim=claim, actor=crew["reviewer"], decision="approve", comment="", revision=claim.revision)
+
+
+@contextmanager
+def expect_queries(*expected: str):
+    """Exactly these queries, one description each, in order (the healthchecks way of
+    writing a query budget). A description may start with the table it reads, as
+    "annotations_claim: the page of claims"; then the SQL must name that table.
+    On a mismatch, the SQL that ran is printed beside the budget."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        yield ctx
+    seen = [q["sql"] for q in ctx.captured_queries]
+    report = "\n".join(
+        f"{i + 1:>2}. {expected[i] if i < len(expected) else '(not in the budget)'}\n      {sql[:300]}"
+        for i, sql in enumerate(seen)
+    )
+    assert len(seen) == len(expected), f"{len(seen)} queries ran, the budget is {len(expected)}:\n{report}"
+    for i, (description, sql) in enumerate(zip(expected, seen)):
+        table = description.split(":", 1)[0] if ":" in description else ""
+        if table and " " not in table:
+            assert f'"{table}"' in sql, f"query {i + 1} should read {table}:\n{report}"
