@@ -24,7 +24,6 @@ from annotations.models import (
     ClaimMatch,
     ExportJob,
     Membership,
-    RatingLabel,
     RatingScale,
     Review,
     Role,
@@ -160,13 +159,6 @@ def claim_match_get(*, user: User, workspace_slug: str, match_id: int) -> ClaimM
     if match is None:
         raise Http404("No such suggestion in your desks.")
     return match
-
-
-def rating_label_get(*, workspace: Workspace, label_id: int | None, field: str = "rating") -> RatingLabel:
-    label = RatingLabel.objects.filter(scale__workspace=workspace, pk=label_id).first() if label_id else None
-    if label is None:
-        raise ValidationError({field: "Choose a rating from this desk's scale."})
-    return label
 
 
 def user_get_by_username(*, username: str, field: str = "username"):

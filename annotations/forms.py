@@ -1,22 +1,40 @@
-"""Form validation for the browser: every field gets a sentence when it is wrong."""
+"""Form input for the browser: parsing here, field rules from annotations.validation.
+
+A form turns what was typed into values (a date, a label of the scale) and says so when
+it cannot; whether a value is allowed is decided by the same rules the services apply,
+so the page and the API give one sentence for one mistake.
+"""
+
+from collections.abc import Callable
 
 from django import forms
-from django.core.validators import URLValidator
-from django.utils import timezone
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 
-from annotations.importing import SUPPORTED_SUFFIXES
+from annotations import validation
+from annotations.importing import SUPPORTED_SUFFIXES, canonical_text
 from annotations.models import Claim, RatingLabel, Source, Stance
 
-BAD_URL = "Enter a web address starting with http:// or https://."
-HTTP_URL = URLValidator(schemes=["http", "https"], message=BAD_URL)
-MAX_RATIONALE = 20_000
-MAX_QUOTE = 5_000
+
+def _rules_apply(form: forms.BaseForm, check: Callable[[], None]) -> None:
+    """Put the rules' sentences on the form's fields; a field that did not even parse
+    keeps its one sentence."""
+    try:
+        check()
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            if field not in form.errors:
+                form.add_error(field, messages)
 
 
-def not_in_future(value, field: str):
-    if value and value > timezone.localdate():
-        raise forms.ValidationError(f"The {field} cannot be in the future.")
-    return value
+def _length_left_to_rules(field: forms.Field) -> None:
+    """Drop Django's own length check (its sentence is not the rule's); the widget keeps
+    its maxlength attribute, which stops the typing in the browser."""
+    field.validators = [v for v in field.validators if not isinstance(v, MaxLengthValidator)]
+
+
+def _parsed(form: forms.BaseForm, names) -> dict:
+    return {name: form.cleaned_data[name] for name in names if name in form.cleaned_data}
 
 
 class ClaimForm(forms.ModelForm):
@@ -31,42 +49,31 @@ class ClaimForm(forms.ModelForm):
             "claim_reviewed": forms.TextInput(attrs={"placeholder": "The claim in one neutral sentence"}),
         }
         error_messages = {
-            "claim_reviewed": {"max_length": "Keep the restatement under %(limit_value)d characters (it has %(show_value)d)."},
-            "claimant": {"max_length": "The claimant can be at most %(limit_value)d characters (it has %(show_value)d)."},
-            "claim_date": {"invalid": "Enter the claim date as YYYY-MM-DD."},
-            "rating": {"invalid_choice": "Choose a rating from this desk's scale."},
+            "claim_date": {"invalid": validation.CLAIM_DATE_INVALID},
+            "rating": {"invalid_choice": validation.RATING_NOT_IN_SCALE},
         }
 
     def __init__(self, *args, workspace, **kwargs):
         super().__init__(*args, **kwargs)
+        self.workspace = workspace
         self.fields["rating"].queryset = RatingLabel.objects.filter(scale__workspace=workspace).order_by("position")
         self.fields["rating"].empty_label = "Not rated yet"
+        _length_left_to_rules(self.fields["claim_reviewed"])
+        _length_left_to_rules(self.fields["claimant"])
 
-    def clean_claim_reviewed(self):
-        value = self.cleaned_data["claim_reviewed"].strip()
-        if "\n" in value:
-            raise forms.ValidationError("The restatement is one line; remove the line breaks.")
-        return value
-
-    def clean_claim_date(self):
-        return not_in_future(self.cleaned_data.get("claim_date"), "claim date")
-
-    def clean_rationale(self):
-        value = self.cleaned_data["rationale"]
-        if len(value) > MAX_RATIONALE:
-            raise forms.ValidationError(f"The rationale can be at most {MAX_RATIONALE} characters (it has {len(value)}).")
-        return value
+    def clean(self):
+        super().clean()
+        fields = _parsed(self, self.Meta.fields)
+        _rules_apply(self, lambda: validation.claim_fields_validate(fields=fields, workspace_id=self.workspace.pk))
+        return self.cleaned_data
 
 
 class SourceForm(forms.ModelForm):
-    url = forms.URLField(
-        label="URL", max_length=2000, assume_scheme="https",
-        error_messages={"required": "Give the source's web address.", "invalid": BAD_URL,
-                        "max_length": "The web address is too long (at most %(limit_value)d characters)."},
-    )
-    archive_url = forms.URLField(
-        label="Archive URL", max_length=2000, required=False, assume_scheme="https",
-        error_messages={"invalid": BAD_URL, "max_length": "The web address is too long (at most %(limit_value)d characters)."},
+    # Text, not forms.URLField: that one would add "https://" to "example.org" here, while
+    # the API refuses it; the rules decide what a web address is, for both.
+    url = forms.CharField(label="URL", required=False, widget=forms.URLInput(attrs={"maxlength": validation.MAX_URL}))
+    archive_url = forms.CharField(
+        label="Archive URL", required=False, widget=forms.URLInput(attrs={"maxlength": validation.MAX_URL})
     )
 
     class Meta:
@@ -77,50 +84,53 @@ class SourceForm(forms.ModelForm):
             "quote": forms.Textarea(attrs={"rows": 2}),
         }
         error_messages = {
-            "title": {"max_length": "The title can be at most %(limit_value)d characters (it has %(show_value)d)."},
-            "publisher": {"max_length": "The publisher can be at most %(limit_value)d characters (it has %(show_value)d)."},
-            "stance": {"invalid_choice": "Choose whether the source supports, refutes or gives context."},
-            "accessed_on": {"invalid": "Enter the date you accessed the source as YYYY-MM-DD."},
+            "stance": {"invalid_choice": validation.STANCE_UNKNOWN, "required": validation.STANCE_UNKNOWN},
+            "accessed_on": {"invalid": validation.ACCESSED_ON_INVALID},
         }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["url"].validators = [HTTP_URL]
-        self.fields["archive_url"].validators = [HTTP_URL]
         self.fields["stance"].choices = Stance.choices
+        _length_left_to_rules(self.fields["title"])
+        _length_left_to_rules(self.fields["publisher"])
 
-    def clean_quote(self):
-        value = self.cleaned_data["quote"]
-        if len(value) > MAX_QUOTE:
-            raise forms.ValidationError(f"The quote can be at most {MAX_QUOTE} characters (it has {len(value)}).")
-        return value
-
-    def clean_accessed_on(self):
-        return not_in_future(self.cleaned_data.get("accessed_on"), "access date")
+    def clean(self):
+        super().clean()
+        fields = _parsed(self, self.Meta.fields)
+        new = self.instance.pk is None
+        _rules_apply(self, lambda: validation.source_fields_validate(fields=fields, new=new))
+        return self.cleaned_data
 
 
 SourceFormSet = forms.modelformset_factory(Source, form=SourceForm, extra=1, can_delete=True)
 
 
 class ArticleAddForm(forms.Form):
-    title = forms.CharField(max_length=500, required=False, help_text="Leave empty to use the first line of the text.")
-    url = forms.URLField(
-        max_length=2000, required=False, validators=[HTTP_URL], assume_scheme="https",
-        error_messages={"invalid": BAD_URL},
+    title = forms.CharField(
+        required=False, help_text="Leave empty to use the first line of the text.",
+        widget=forms.TextInput(attrs={"maxlength": validation.MAX_ARTICLE_TITLE}),
     )
-    publisher = forms.CharField(max_length=200, required=False)
+    # Text, not forms.URLField, for the same reason as SourceForm.url.
+    url = forms.CharField(required=False, widget=forms.URLInput(attrs={"maxlength": validation.MAX_URL}))
+    publisher = forms.CharField(
+        required=False, widget=forms.TextInput(attrs={"maxlength": validation.MAX_ARTICLE_PUBLISHER})
+    )
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 12}), required=False, strip=False)
     file = forms.FileField(required=False, help_text="A .txt or .html file, instead of pasting.")
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         text, upload = cleaned.get("text", ""), cleaned.get("file")
         if upload and text.strip():
             raise forms.ValidationError("Paste the text or upload a file, not both.")
-        if not upload and not text.strip():
-            self.add_error("text", "Paste the article's text or choose a file to upload.")
         if upload and not upload.name.lower().endswith(SUPPORTED_SUFFIXES):
             self.add_error("file", "Upload a .txt or .html file.")
+        fields = _parsed(self, ["title", "url", "publisher"])
+        if not upload and "text" in cleaned:
+            # Measured as it will be stored; an uploaded file's text is checked once read.
+            fields["text"] = canonical_text(text)
+        _rules_apply(self, lambda: validation.article_fields_validate(fields=fields))
         return cleaned
 
 

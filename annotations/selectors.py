@@ -257,7 +257,10 @@ def queue_counts(*, workspace: Workspace, reviewer) -> dict:
     from django.utils import timezone
 
     now = timezone.now()
-    return Claim.objects.filter(workspace=workspace).aggregate(
+    # Only the claims the queue can hold are read (claim_queue_idx), not the whole desk.
+    return Claim.objects.filter(
+        workspace=workspace, state__in=[ClaimState.SUBMITTED, ClaimState.IN_REVIEW]
+    ).aggregate(
         waiting=Count("pk", filter=Q(state=ClaimState.SUBMITTED) | Q(state=ClaimState.IN_REVIEW, held_until__lt=now)),
         in_review=Count("pk", filter=Q(state=ClaimState.IN_REVIEW, held_until__gte=now)),
         mine=Count("pk", filter=Q(state=ClaimState.IN_REVIEW, held_by=reviewer)),

@@ -131,7 +131,7 @@ FUTURE = (date.today() + timedelta(days=2)).isoformat()
 @pytest.mark.parametrize(
     "field, value, message",
     [
-        ("claim_reviewed", "x" * 301, "Keep the restatement under 300 characters (it has 301)."),
+        ("claim_reviewed", "x" * 301, "The restatement can be at most 300 characters (it has 301)."),
         ("claim_reviewed", "two\nlines", "The restatement is one line"),
         ("claimant", "x" * 201, "The claimant can be at most 200 characters (it has 201)."),
         ("claim_date", "2015-13-45", "Enter the claim date as YYYY-MM-DD."),
@@ -317,9 +317,9 @@ def test_adding_an_article_by_paste_and_by_upload(client, alice, desk):
 @pytest.mark.parametrize(
     "data, field, message",
     [
-        ({"text": "   "}, "text", "Paste the article's text or choose a file to upload."),
+        ({"text": "   "}, "text", "The article has no text."),
         ({"text": "A\nB", "url": "not a url"}, "url", "Enter a web address starting with http:// or https://."),
-        ({"text": "A\nB", "title": "x" * 501}, "title", "Ensure this value has at most 500 characters"),
+        ({"text": "A\nB", "title": "x" * 501}, "title", "The title can be at most 500 characters (it has 501)."),
     ],
 )
 def test_adding_an_article_with_bad_input_explains_and_adds_nothing(client, alice, desk, data, field, message):

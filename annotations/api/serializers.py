@@ -1,11 +1,13 @@
-"""Serializers: shapes and input checks only. Every write goes through a service."""
+"""Serializers: shapes and parsing only. Every write goes through a service, which checks
+the field rules (annotations.validation) after its permission check."""
 
 import datetime
 
+from django import forms
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from annotations.forms import BAD_URL
+from annotations import validation
 from annotations.models import (
     Article,
     ArticleVersion,
@@ -21,6 +23,31 @@ from annotations.models import (
     Stance,
     Workspace,
 )
+
+
+class RuleCheckedCharField(serializers.CharField):
+    """Text parsed here and checked by the service against annotations.validation.
+
+    Not here, so that someone who may not make the change is told that first, and the
+    API words each rule as the pages do. `documented` is the rule as the schema shows it.
+    """
+
+    def __init__(self, *, documented: serializers.Field | dict, **kwargs):
+        super().__init__(**kwargs)
+        # On the instance, since serializers copy their fields by calling __init__ again.
+        extend_schema_field(documented)(self)  # type: ignore[type-var]
+
+
+def _rule_checked_text(*, limit: int, **kwargs) -> RuleCheckedCharField:
+    return RuleCheckedCharField(
+        required=False, allow_blank=True, documented={"type": "string", "maxLength": limit}, **kwargs
+    )
+
+
+def _rule_checked_url(**kwargs) -> RuleCheckedCharField:
+    return RuleCheckedCharField(
+        documented={"type": "string", "format": "uri", "maxLength": validation.MAX_URL}, **kwargs
+    )
 
 
 class WorkspaceSerializer(serializers.ModelSerializer):
@@ -85,11 +112,15 @@ class ArticleSerializer(serializers.ModelSerializer):
 
 class ArticleCreateSerializer(serializers.Serializer):
     workspace = serializers.SlugField()
-    text = serializers.CharField(trim_whitespace=False, max_length=2_000_000)
-    title = serializers.CharField(required=False, allow_blank=True, max_length=500)
-    url = serializers.URLField(required=False, allow_blank=True, max_length=2000,
-                               error_messages={"invalid": BAD_URL})
-    publisher = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    # Present and not empty is parsing, in the rule's words; white space only is the service's.
+    text = RuleCheckedCharField(
+        trim_whitespace=False,
+        error_messages={"required": validation.ARTICLE_NO_TEXT, "blank": validation.ARTICLE_NO_TEXT},
+        documented={"type": "string", "maxLength": validation.MAX_ARTICLE_CHARS},
+    )
+    title = _rule_checked_text(limit=validation.MAX_ARTICLE_TITLE)
+    url = _rule_checked_url(required=False, allow_blank=True)
+    publisher = _rule_checked_text(limit=validation.MAX_ARTICLE_PUBLISHER)
 
 
 class ArticleVersionSerializer(serializers.ModelSerializer):
@@ -105,21 +136,23 @@ class ArticleVersionListSerializer(serializers.ModelSerializer):
 
 
 class SourceSerializer(serializers.ModelSerializer):
-    url = serializers.URLField(max_length=2000, error_messages={"invalid": BAD_URL})
-    archive_url = serializers.URLField(max_length=2000, required=False, allow_blank=True,
-                                       error_messages={"invalid": BAD_URL})
-    stance = serializers.ChoiceField(choices=Stance.choices, required=False)
+    # Present and not blank is parsing, in the rule's words; the rest of the rule is the service's.
+    url = _rule_checked_url(error_messages={"required": validation.SOURCE_URL_MISSING,
+                                            "blank": validation.SOURCE_URL_MISSING})
+    title = _rule_checked_text(limit=validation.MAX_SOURCE_TITLE)
+    publisher = _rule_checked_text(limit=validation.MAX_SOURCE_PUBLISHER)
+    quote = _rule_checked_text(limit=validation.MAX_QUOTE)
+    stance = RuleCheckedCharField(required=False, allow_blank=True,
+                                  documented=serializers.ChoiceField(choices=Stance.choices))
+    accessed_on = serializers.DateField(required=False, allow_null=True,
+                                        error_messages={"invalid": validation.ACCESSED_ON_INVALID})
+    archive_url = _rule_checked_url(required=False, allow_blank=True)
 
     class Meta:
         model = Source
         fields = ["id", "claim", "url", "title", "publisher", "quote", "stance", "accessed_on",
                   "archive_url", "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
-
-    def validate_url(self, value):
-        if not value.lower().startswith(("http://", "https://")):
-            raise serializers.ValidationError(BAD_URL)
-        return value
 
 
 class SelectorsSerializer(serializers.Serializer):
@@ -163,17 +196,22 @@ class ClaimCreateSerializer(SelectorsSerializer):
 
 
 class ClaimUpdateSerializer(serializers.Serializer):
-    claim_reviewed = serializers.CharField(required=False, allow_blank=True, max_length=300)
-    claimant = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    claim_date = serializers.DateField(required=False, allow_null=True)
-    rating = serializers.PrimaryKeyRelatedField(queryset=RatingLabel.objects.all(), required=False, allow_null=True)
-    rationale = serializers.CharField(required=False, allow_blank=True, max_length=20_000, trim_whitespace=False)
-    revision = serializers.IntegerField(required=False, min_value=1)
-
-    def validate_claim_reviewed(self, value):
-        if "\n" in value:
-            raise serializers.ValidationError("The restatement is one line; remove the line breaks.")
-        return value.strip()
+    claim_reviewed = _rule_checked_text(limit=validation.MAX_RESTATEMENT)
+    claimant = _rule_checked_text(limit=validation.MAX_CLAIMANT)
+    claim_date = serializers.DateField(required=False, allow_null=True,
+                                       error_messages={"invalid": validation.CLAIM_DATE_INVALID})
+    # An id that names no label cannot become one, so that much is checked here; whether
+    # the label is of the claim's desk is the service's rule, in the same words.
+    rating = serializers.PrimaryKeyRelatedField(
+        queryset=RatingLabel.objects.all(), required=False, allow_null=True,
+        error_messages={"does_not_exist": validation.RATING_NOT_IN_SCALE,
+                        "incorrect_type": validation.RATING_NOT_IN_SCALE},
+    )
+    rationale = _rule_checked_text(limit=validation.MAX_RATIONALE)
+    # The editor page's words for a revision that is not a number.
+    revision = serializers.IntegerField(
+        required=False, min_value=1, error_messages={"invalid": forms.IntegerField.default_error_messages["invalid"]}
+    )
 
 
 class TransitionSerializer(serializers.Serializer):

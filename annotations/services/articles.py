@@ -3,12 +3,12 @@ from datetime import date
 from typing import Literal
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 
+from annotations import validation
 from annotations.audit import as_actor
-from annotations.importing import MAX_TITLE_CHARS, canonical_text, text_sha256, title_from_text
+from annotations.importing import canonical_text, text_sha256, title_from_text
 from annotations.models import Article, ArticleVersion, Workspace
 from annotations.services.claims import article_reanchor_claims
 
@@ -44,13 +44,8 @@ def article_import(
     becomes that article's next version. Anything else is a new article.
     """
     text = canonical_text(text)
-    if not text.strip():
-        raise ValidationError({"text": "The article has no text."})
     title = (title or "").strip() or title_from_text(text)
-    if len(title) > MAX_TITLE_CHARS:
-        raise ValidationError(
-            {"title": f"The title is {len(title)} characters long; the limit is {MAX_TITLE_CHARS}."}
-        )
+    validation.article_fields_validate(fields={"text": text, "title": title, "url": url, "publisher": publisher})
     digest = text_sha256(text)
 
     same_text = (

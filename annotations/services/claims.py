@@ -6,9 +6,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from annotations import outbox
-from annotations.audit import as_actor
+from annotations import outbox, validation
 from annotations.anchoring import Selectors, reanchor, selectors_for, trim_span
+from annotations.audit import as_actor
 from annotations.errors import ConflictError
 from annotations.models import AnchorStatus, Article, ArticleVersion, Claim, Source
 from annotations.permissions import require
@@ -127,26 +127,31 @@ def claim_update(
     unknown = set(fields) - set(CLAIM_FIELDS)
     if unknown:
         raise ValidationError({sorted(unknown)[0]: "This field cannot be changed here."})
-    rating = fields.get("rating")
-    if rating is not None and rating.scale.workspace_id != claim.workspace_id:
-        raise ValidationError({"rating": "Choose a rating from this desk's scale."})
-    _claim_bump(claim=claim, actor=actor, revision=revision, **fields)
-
+    validation.claim_fields_validate(fields=fields, workspace_id=claim.workspace_id)
+    # Every row is checked before the first write, so a bad one changes nothing.
     existing = {s.pk: s for s in claim.sources.all()}
+    writes: list[tuple[Source, bool, bool]] = []  # (source, delete, url changed)
     for change in sources:
         if change.pk is not None and change.pk not in existing:
             raise ValidationError({"sources": "A source in the form does not belong to this claim."})
         if change.delete:
             if change.pk is not None:
-                existing[change.pk].delete()
+                writes.append((existing[change.pk], True, False))
             continue
+        validation.source_fields_validate(fields=change.fields, new=change.pk is None)
         source = existing.get(change.pk) or Source(claim=claim, created_by=actor)
         old_url = source.url if source.pk else None
         for name in SOURCE_FIELDS:
             if name in change.fields:
                 setattr(source, name, change.fields[name])
-        url_changed = old_url != source.url
         source.full_clean(exclude=["claim", "created_by"])
+        writes.append((source, False, old_url != source.url))
+
+    _claim_bump(claim=claim, actor=actor, revision=revision, **fields)
+    for source, delete, url_changed in writes:
+        if delete:
+            source.delete()
+            continue
         source.save()
         if url_changed:
             source_check_enqueue(source=source)
@@ -158,7 +163,9 @@ def claim_update(
 @as_actor
 @transaction.atomic
 def claim_delete(*, claim: Claim, actor: AbstractBaseUser, revision: int) -> None:
-    require(actor, "annotations.delete_claim", claim, "Only the author can delete a claim, and only while it is a draft.")
+    require(
+        actor, "annotations.delete_claim", claim, "Only the author can delete a claim, and only while it is a draft."
+    )
     deleted, _ = Claim.objects.filter(pk=claim.pk, revision=revision).delete()
     if not deleted:
         raise ConflictError("Someone else changed this claim since you opened it; nothing was deleted.")

@@ -1,0 +1,215 @@
+"""The field rules of claims, sources and articles: one sentence per bad value.
+
+The services run these after their permission check and before they write anything,
+whoever calls them. Forms and serializers only parse (a date that is not a date) and
+leave the rules to the services, or call these same functions, so the browser and the
+API say the same thing about the same value.
+
+Every rule raises ``ValidationError({field: sentence})``; the ``*_validate`` functions
+run the rules of the fields they are given and raise one error naming every bad field.
+"""
+
+from collections.abc import Callable, Mapping
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.validators import URLValidator
+from django.db import models
+from django.utils import timezone
+
+from annotations.models import Article, Claim, RatingLabel, Source, Stance
+
+BAD_URL = "Enter a web address starting with http:// or https://."
+SOURCE_URL_MISSING = "Give the source's web address."
+RESTATEMENT_ONE_LINE = "The restatement is one line; remove the line breaks."
+RATING_NOT_IN_SCALE = "Choose a rating from this desk's scale."
+STANCE_UNKNOWN = "Choose whether the source supports, refutes or gives context."
+ARTICLE_NO_TEXT = "The article has no text."
+# For values that are not dates at all; forms and serializers parse dates, with these words.
+CLAIM_DATE_INVALID = "Enter the claim date as YYYY-MM-DD."
+ACCESSED_ON_INVALID = "Enter the date you accessed the source as YYYY-MM-DD."
+
+
+def _column_limit(model: type[models.Model], name: str) -> int:
+    # From the model, so a rule never lets through what the column refuses.
+    limit = getattr(model._meta.get_field(name), "max_length", None)
+    if not isinstance(limit, int):
+        raise ImproperlyConfigured(f"{model.__name__}.{name} has no max_length for its rule to use.")
+    return limit
+
+
+MAX_RESTATEMENT = _column_limit(Claim, "claim_reviewed")
+MAX_CLAIMANT = _column_limit(Claim, "claimant")
+MAX_RATIONALE = 20_000
+MAX_URL = _column_limit(Source, "url")
+MAX_SOURCE_TITLE = _column_limit(Source, "title")
+MAX_SOURCE_PUBLISHER = _column_limit(Source, "publisher")
+MAX_QUOTE = 5_000
+MAX_ARTICLE_TITLE = _column_limit(Article, "title")
+MAX_ARTICLE_PUBLISHER = _column_limit(Article, "publisher")
+MAX_ARTICLE_CHARS = 2_000_000
+
+_HTTP_URL = URLValidator(schemes=["http", "https"], message=BAD_URL)
+
+
+def _too_long_check(*, field: str, noun: str, value: str, limit: int) -> None:
+    if len(value) > limit:
+        raise ValidationError({field: f"The {noun} can be at most {limit} characters (it has {len(value)})."})
+
+
+def _not_in_future_check(*, field: str, noun: str, value: date | None) -> None:
+    if value is not None and value > timezone.localdate():
+        raise ValidationError({field: f"The {noun} cannot be in the future."})
+
+
+def web_address_check(*, field: str, value: str) -> None:
+    """http(s) only: a javascript: or file: link would run or open on the reviewer's machine."""
+    if len(value) > MAX_URL:
+        raise ValidationError({field: f"The web address is too long (at most {MAX_URL} characters)."})
+    try:
+        _HTTP_URL(value)
+    except ValidationError:
+        raise ValidationError({field: BAD_URL}) from None
+
+
+# --- Claims --------------------------------------------------------------------------------
+
+def claim_reviewed_check(value: str) -> None:
+    # splitlines knows every line boundary (\r, \u2028, ...), not only \n.
+    if value and value.splitlines() != [value]:
+        raise ValidationError({"claim_reviewed": RESTATEMENT_ONE_LINE})
+    _too_long_check(field="claim_reviewed", noun="restatement", value=value, limit=MAX_RESTATEMENT)
+
+
+def claimant_check(value: str) -> None:
+    _too_long_check(field="claimant", noun="claimant", value=value, limit=MAX_CLAIMANT)
+
+
+def claim_date_check(value: date | None) -> None:
+    _not_in_future_check(field="claim_date", noun="claim date", value=value)
+
+
+def rationale_check(value: str) -> None:
+    _too_long_check(field="rationale", noun="rationale", value=value, limit=MAX_RATIONALE)
+
+
+def rating_check(value: RatingLabel | None, *, workspace_id: int) -> None:
+    if value is not None and value.scale.workspace_id != workspace_id:
+        raise ValidationError({"rating": RATING_NOT_IN_SCALE})
+
+
+CLAIM_RULES: dict[str, Callable[[Any], None]] = {
+    "claim_reviewed": claim_reviewed_check,
+    "claimant": claimant_check,
+    "claim_date": claim_date_check,
+    "rationale": rationale_check,
+}
+
+
+def claim_fields_validate(*, fields: Mapping[str, Any], workspace_id: int) -> None:
+    """Check the claim fields present in `fields`; the rating must be of the desk's scale."""
+    rules = CLAIM_RULES | {"rating": lambda value: rating_check(value, workspace_id=workspace_id)}
+    _rules_run(fields=fields, rules=rules)
+
+
+# --- Sources -------------------------------------------------------------------------------
+
+def source_url_check(value: str) -> None:
+    if not value:
+        raise ValidationError({"url": SOURCE_URL_MISSING})
+    web_address_check(field="url", value=value)
+
+
+def archive_url_check(value: str) -> None:
+    if value:
+        web_address_check(field="archive_url", value=value)
+
+
+def source_title_check(value: str) -> None:
+    _too_long_check(field="title", noun="title", value=value, limit=MAX_SOURCE_TITLE)
+
+
+def source_publisher_check(value: str) -> None:
+    _too_long_check(field="publisher", noun="publisher", value=value, limit=MAX_SOURCE_PUBLISHER)
+
+
+def quote_check(value: str) -> None:
+    _too_long_check(field="quote", noun="quote", value=value, limit=MAX_QUOTE)
+
+
+def stance_check(value: str) -> None:
+    if value not in Stance.values:
+        raise ValidationError({"stance": STANCE_UNKNOWN})
+
+
+def accessed_on_check(value: date | None) -> None:
+    _not_in_future_check(field="accessed_on", noun="access date", value=value)
+
+
+SOURCE_RULES: dict[str, Callable[[Any], None]] = {
+    "url": source_url_check,
+    "title": source_title_check,
+    "publisher": source_publisher_check,
+    "quote": quote_check,
+    "stance": stance_check,
+    "accessed_on": accessed_on_check,
+    "archive_url": archive_url_check,
+}
+
+
+def source_fields_validate(*, fields: Mapping[str, Any], new: bool) -> None:
+    """Check the source fields present in `fields`; a new source needs its web address."""
+    if new and "url" not in fields:
+        fields = {"url": "", **fields}
+    _rules_run(fields=fields, rules=SOURCE_RULES)
+
+
+# --- Articles ------------------------------------------------------------------------------
+
+def article_text_check(value: str) -> None:
+    """`value` is the canonical text, as it will be stored."""
+    if not value.strip():
+        raise ValidationError({"text": ARTICLE_NO_TEXT})
+    _too_long_check(field="text", noun="article text", value=value, limit=MAX_ARTICLE_CHARS)
+
+
+def article_title_check(value: str) -> None:
+    _too_long_check(field="title", noun="title", value=value, limit=MAX_ARTICLE_TITLE)
+
+
+def article_url_check(value: str) -> None:
+    if value:
+        web_address_check(field="url", value=value)
+
+
+def article_publisher_check(value: str) -> None:
+    _too_long_check(field="publisher", noun="publisher", value=value, limit=MAX_ARTICLE_PUBLISHER)
+
+
+ARTICLE_RULES: dict[str, Callable[[Any], None]] = {
+    "text": article_text_check,
+    "title": article_title_check,
+    "url": article_url_check,
+    "publisher": article_publisher_check,
+}
+
+
+def article_fields_validate(*, fields: Mapping[str, Any]) -> None:
+    """Check the article fields present in `fields` (text, title, url, publisher)."""
+    _rules_run(fields=fields, rules=ARTICLE_RULES)
+
+
+def _rules_run(*, fields: Mapping[str, Any], rules: Mapping[str, Callable[[Any], None]]) -> None:
+    """Run the rule of every field given, so one answer names every bad field at once."""
+    errors: dict[str, list[str]] = {}
+    for name, value in fields.items():
+        rule = rules.get(name)
+        if rule is None:
+            continue
+        try:
+            rule(value)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
