@@ -3,7 +3,12 @@ to the broker after commit. If Redis is down the request still succeeds; the per
 drain (or the next send that works) delivers what is waiting, in order."""
 
 import logging
+import os
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 
+from django import db
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
@@ -18,8 +23,48 @@ def enqueue(task_name: str, *args) -> OutboxMessage:
     """Record a task to run once this transaction commits."""
     message = OutboxMessage.objects.create(task=task_name, args=list(args))
     if settings.OUTBOX_AUTOSEND:
-        transaction.on_commit(lambda: send(message.pk))
+        transaction.on_commit(lambda: send_soon(message.pk))
     return message
+
+
+# After commit, the send is handed to one sender thread of this process: a request never
+# waits on Redis (a round trip when it is up, a connection timeout when it is down). If the
+# process dies first, the message is still in the table and the periodic drain sends it.
+_sender: ThreadPoolExecutor | None = None
+_sender_pid: int | None = None
+_pending: set[Future] = set()
+_lock = threading.Lock()
+
+
+def send_soon(message_id: int) -> Future:
+    global _sender, _sender_pid
+    with _lock:
+        if _sender is None or _sender_pid != os.getpid():  # a fresh one after a fork
+            _sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-sender")
+            _sender_pid = os.getpid()
+            _pending.clear()
+        future = _sender.submit(_send_in_sender, message_id)
+        _pending.add(future)
+    future.add_done_callback(_pending.discard)
+    return future
+
+
+def _send_in_sender(message_id: int) -> bool:
+    try:
+        return send(message_id)
+    except Exception:  # the database went away: the drain will send it
+        log.exception("Outbox message %s could not be sent from the sender thread", message_id)
+        return False
+    finally:
+        db.connection.close()  # the thread's own connection; nothing stays open between sends
+
+
+def wait_for_sends(timeout: float = 10) -> bool:
+    """Wait until the sends handed to the sender thread are done (tests, orderly shutdown)."""
+    with _lock:
+        pending = list(_pending)
+    done, not_done = futures_wait(pending, timeout=timeout)
+    return not not_done
 
 
 def send(message_id: int) -> bool:
