@@ -446,6 +446,10 @@ class LinkStatus(models.TextChoices):
     REFUSED = "refused", "Refused (unsafe address)"
 
 
+# A source in one of these states flags its claim in the queue and on the claim page.
+SOURCE_PROBLEMS = [LinkStatus.BROKEN, LinkStatus.CHANGED, LinkStatus.REFUSED]
+
+
 class Source(models.Model):
     """Evidence for a claim's verdict."""
 
@@ -476,8 +480,9 @@ class Source(models.Model):
         indexes = [
             # Re-check job: sources checked longest ago first.
             models.Index(fields=["link_checked_at"], name="source_checked_idx"),
-            # Queue and claim flags: a claim's broken or changed sources.
-            models.Index(fields=["claim", "link_status"], name="source_claim_status_idx"),
+            # Queue and claim flags (selectors.with_source_problems): only the few sources
+            # with a problem are in it, so the queue's EXISTS probe reads nothing else.
+            models.Index(fields=["claim"], condition=Q(link_status__in=SOURCE_PROBLEMS), name="source_problem_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(url=""), name="source_url_not_empty"),

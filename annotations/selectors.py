@@ -18,6 +18,7 @@ from annotations.models import (
     ExportJob,
     Membership,
     RatingLabel,
+    SOURCE_PROBLEMS,
     RatingScale,
     Review,
     Source,
@@ -177,9 +178,11 @@ def articles_for_api(*, articles: QuerySet[Article]) -> QuerySet[Article]:
 
 def claims_for_api(*, claims: QuerySet[Claim]) -> QuerySet[Claim]:
     """Claims with what ClaimSerializer shows: one query for the claims, one for their sources."""
-    return claims.select_related(
-        "workspace", "version", "rating", "created_by", "last_edited_by", "held_by"
-    ).prefetch_related(Prefetch("sources", queryset=Source.objects.order_by("id")))
+    return (
+        claims.select_related("workspace", "version", "rating", "created_by", "last_edited_by", "held_by")
+        .defer("version__text")  # only its sha256 is shown; the text is the whole article
+        .prefetch_related(Prefetch("sources", queryset=Source.objects.order_by("id")))
+    )
 
 
 def claims_none() -> QuerySet[Claim]:
@@ -373,15 +376,9 @@ def claim_matches(*, claim: Claim):
     )
 
 
-SOURCE_PROBLEMS = ("broken", "changed", "refused")
-
-
 def with_source_problems(qs):
-    """Annotate claims with whether any of their sources is broken, changed or refused."""
-    from django.db.models import Exists
-
-    from annotations.models import Source
-
+    """Annotate claims with whether any of their sources is broken, changed or refused
+    (source_problem_idx)."""
     return qs.annotate(
         source_problem=Exists(Source.objects.filter(claim=OuterRef("pk"), link_status__in=SOURCE_PROBLEMS))
     )

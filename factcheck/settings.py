@@ -215,8 +215,26 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 if EMAIL_USE_TLS and EMAIL_USE_SSL:
     raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be on; pick one.")
-# The desk's address as people reach it, for links in e-mails.
-SITE_URL = env_url("SITE_URL", "http://127.0.0.1:8000", schemes=("http", "https")).rstrip("/")
+
+
+def _development_site_url() -> str:
+    """The address `./desk run` serves on (HOST, PORT), as a browser on this machine reaches it."""
+    host = env_str("HOST", "") or "127.0.0.1"
+    if host in {"0.0.0.0", "::"}:  # listening on every address: loopback is one of them
+        host = "127.0.0.1"
+    if ":" in host and not host.startswith("["):  # an IPv6 address, bracketed in a URL
+        host = f"[{host}]"
+    return f"http://{host}:{env_int('PORT', 8000, minimum=1)}"
+
+
+# The desk's address as people reach it, for links in e-mails and exports. In development
+# it follows HOST and PORT unless set, so links lead to the desk that is running.
+SITE_URL = env_url(
+    "SITE_URL",
+    _development_site_url() if DEBUG and env_str("SITE_URL") is None else "http://127.0.0.1:8000",
+    schemes=("http", "https"),
+).rstrip("/")
+
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "factcheck@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -16,11 +16,16 @@ PRODUCTION = {
 }
 
 
+INHERITED_PREFIXES = ("DATABASE_", "REDIS_", "EMAIL_", "CELERY_", "SECURE_", "DJANGO_ALLOW_ASYNC")
+# Set by a running desk or a developer's shell; each test says what it wants of them.
+SERVED_AT = {"HOST", "PORT", "SITE_URL"}
+
+
 def start_django(env: dict, *args: str) -> subprocess.CompletedProcess:
     clean = {
         k: v
         for k, v in os.environ.items()
-        if k not in PRODUCTION and not k.startswith(("DATABASE_", "REDIS_", "EMAIL_", "CELERY_", "SECURE_", "DJANGO_ALLOW_ASYNC"))
+        if k not in PRODUCTION and k not in SERVED_AT and not k.startswith(INHERITED_PREFIXES)
     }
     return subprocess.run(
         [sys.executable, "manage.py", *(args or ("check",))],
@@ -38,7 +43,12 @@ def start_django(env: dict, *args: str) -> subprocess.CompletedProcess:
         ({"REDIS_URL": "localhost:6379"}, "REDIS_URL must be a URL starting with redis://, rediss://"),
         ({"EMAIL_PORT": "twenty-five"}, "EMAIL_PORT must be a whole number, not 'twenty-five'."),
         ({"EMAIL_USE_TLS": "1", "EMAIL_USE_SSL": "1"}, "EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be on"),
-        ({"CELERY_TASK_TIME_LIMIT": "10", "CELERY_TASK_SOFT_TIME_LIMIT": "20"}, "CELERY_TASK_TIME_LIMIT must be greater"),
+        (
+            {"CELERY_TASK_TIME_LIMIT": "10", "CELERY_TASK_SOFT_TIME_LIMIT": "20"},
+            "CELERY_TASK_TIME_LIMIT must be greater",
+        ),
+        ({"DEBUG": "1", "PORT": "eighty"}, "PORT must be a whole number, not 'eighty'."),
+        ({"SITE_URL": "desk.example.org"}, "SITE_URL must be a URL starting with http://, https://"),
     ],
 )
 def test_a_bad_value_fails_at_start_up_naming_the_variable(override, message):
@@ -64,3 +74,36 @@ def test_development_generates_a_secret_once_and_keeps_it(tmp_path):
     assert len(key) >= 50
     assert first.stdout.strip().splitlines()[-1] == second.stdout.strip().splitlines()[-1] == key
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+def site_url_of(env: dict, tmp_path) -> str:
+    show = ("shell", "-c", "from django.conf import settings; print(settings.SITE_URL)")
+    result = start_django({"FACTCHECK_VAR_DIR": str(tmp_path)} | env, *show)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    "served_at, site_url",
+    [
+        ({}, "http://127.0.0.1:8000"),
+        ({"HOST": "127.0.0.1", "PORT": "8011"}, "http://127.0.0.1:8011"),
+        ({"HOST": "localhost", "PORT": "9000"}, "http://localhost:9000"),
+        ({"HOST": "0.0.0.0", "PORT": "8011"}, "http://127.0.0.1:8011"),
+        ({"HOST": "::1", "PORT": "8011"}, "http://[::1]:8011"),
+    ],
+)
+def test_in_development_links_point_at_the_address_the_desk_serves_on(served_at, site_url, tmp_path):
+    assert site_url_of({"DEBUG": "1"} | served_at, tmp_path) == site_url
+
+
+def test_a_site_url_that_is_set_wins_over_host_and_port(tmp_path):
+    env = {"DEBUG": "1", "HOST": "127.0.0.1", "PORT": "8011", "SITE_URL": "https://desk.example.org/"}
+    assert site_url_of(env, tmp_path) == "https://desk.example.org"
+
+
+def test_in_production_host_and_port_do_not_make_the_site_url(tmp_path):
+    # Production binds behind a proxy: the bind address is not where readers reach the desk.
+    env = PRODUCTION | {"HOST": "0.0.0.0", "PORT": "8011"}
+    assert site_url_of(env, tmp_path) == "http://127.0.0.1:8000"
+    assert site_url_of(env | {"SITE_URL": "https://desk.example.org"}, tmp_path) == "https://desk.example.org"
