@@ -12,7 +12,7 @@ What a user may *do* with what they see is decided in `permissions.py`.
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import Http404
 
 from annotations.models import (
@@ -112,15 +112,33 @@ def workspace_get(*, user: User, slug: str, field: str | None = None) -> Workspa
     return membership.workspace
 
 
+def _with_membership(objects: QuerySet, user: User) -> QuerySet:
+    """Only objects of the user's desks, each carrying the user's membership id and role
+    (two probes of the membership's unique index, in the same query)."""
+    mine = Membership.objects.filter(workspace_id=OuterRef("workspace_id"), user_id=user.pk)
+    return objects.annotate(
+        membership_id=Subquery(mine.values("id")[:1]), membership_role=Subquery(mine.values("role")[:1])
+    ).filter(membership_id__isnull=False)
+
+
+def _remember(user: User, obj: Article | Claim) -> None:
+    """Keep the membership read with `obj` where the permission predicates look first."""
+    remember_membership(user, Membership(
+        pk=obj.membership_id, workspace_id=obj.workspace_id, user_id=user.pk, role=obj.membership_role,
+    ))
+
+
 def article_get(
     *, user: User, article_id: int | None, workspace_slug: str | None = None, field: str | None = None
 ) -> Article:
-    articles = articles_of(user).select_related("workspace")
+    """The article, with its desk and the user's membership, in one query."""
+    articles = _with_membership(Article.objects.select_related("workspace"), user)
     if workspace_slug is not None:
         articles = articles.filter(workspace__slug=workspace_slug)
-    article = articles.filter(pk=article_id).first() if article_id else None
+    article = articles.filter(pk=article_id).first() if article_id and user.is_authenticated else None
     if article is None:
         raise _missing(field, "No such article in your desks.")
+    _remember(user, article)
     return article
 
 
@@ -129,6 +147,7 @@ def article_version_get(*, article: Article, version_id: int | None, field: str 
     version = ArticleVersion.objects.filter(article=article, pk=version_id).first() if version_id else None
     if version is None:
         raise ValidationError({field: "That version does not belong to the article."})
+    version.article = article  # already read: claim_create asks for its desk
     return version
 
 
@@ -140,12 +159,14 @@ CLAIM_RELATED = ("workspace", "article", "version", "rating", "created_by", "las
 def claim_get(
     *, user: User, claim_id: int | None, workspace_slug: str | None = None, field: str | None = None
 ) -> Claim:
-    claims = claims_of(user).select_related(*CLAIM_RELATED)
+    """The claim, with what its pages show and the user's membership, in one query."""
+    claims = _with_membership(Claim.objects.select_related(*CLAIM_RELATED), user)
     if workspace_slug is not None:
         claims = claims.filter(workspace__slug=workspace_slug)
-    claim = claims.filter(pk=claim_id).first() if claim_id else None
+    claim = claims.filter(pk=claim_id).first() if claim_id and user.is_authenticated else None
     if claim is None:
         raise _missing(field, "No such claim in your desks.")
+    _remember(user, claim)
     return claim
 
 

@@ -2,8 +2,8 @@ from django.contrib import admin
 
 from annotations.models import (
     Article,
-    AuditEvent,
     ArticleVersion,
+    AuditEvent,
     Claim,
     Membership,
     RatingLabel,
@@ -51,8 +51,9 @@ class RatingScaleAdmin(admin.ModelAdmin):
 class ArticleVersionInline(admin.TabularInline):
     model = ArticleVersion
     extra = 0
-    fields = ["number", "sha256", "source_name", "created_at"]
-    readonly_fields = fields
+    # A tuple: one sequence typed for both attributes (a list is invariant in its items).
+    readonly_fields = ("number", "sha256", "source_name", "created_at")
+    fields = readonly_fields
     can_delete = False
     show_change_link = True
 

@@ -16,19 +16,21 @@ from django.db import connection as default_connection
 from django.db.backends.signals import connection_created
 from django.dispatch import receiver
 
-_context: contextvars.ContextVar[dict] = contextvars.ContextVar("audit_context", default={})
+# No default: a default dict would be one object shared by every context. An unset
+# context reads as a fresh empty one in `current()`.
+_context: contextvars.ContextVar[dict] = contextvars.ContextVar("audit_context")
 _WRITES = ("insert", "update", "delete")
 
 
 def current() -> dict:
-    return _context.get()
+    return _context.get({})
 
 
 @contextmanager
 def context(**values):
     """Add to the audit context for the duration of the block (actor_id, request, reason,
     transition). Nested blocks merge; the outer values return when the block ends."""
-    token = _context.set({**_context.get(), **{k: v for k, v in values.items() if v is not None}})
+    token = _context.set({**current(), **{k: v for k, v in values.items() if v is not None}})
     try:
         yield
     finally:
@@ -52,7 +54,8 @@ def as_actor(service):
 
 def _apply(execute, sql, params, many, ctx):
     if sql.lstrip()[:6].lower() in _WRITES:
-        desired = json.dumps(_context.get(), sort_keys=True) if _context.get() else ""
+        audit_context = current()
+        desired = json.dumps(audit_context, sort_keys=True) if audit_context else ""
         conn = ctx["connection"]
         if getattr(conn, "_audit_applied", "") != desired:
             with conn.connection.cursor() as raw:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.conf import settings
+
 from annotations.models import Claim, ClaimState, RatingLabel, Source
 
 PAGE_SIZE = 1000
@@ -101,6 +102,7 @@ def scale_bounds(workspaces: list[int]) -> dict[int, tuple[int, int]]:
     for ws, value in RatingLabel.objects.filter(
         scale__workspace_id__in=workspaces, value__isnull=False
     ).values_list("scale__workspace_id", "value"):
+        assert value is not None  # value__isnull=False above
         lo, hi = bounds.get(ws, (value, value))
         bounds[ws] = (min(lo, value), max(hi, value))
     return bounds

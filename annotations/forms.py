@@ -56,8 +56,10 @@ class ClaimForm(forms.ModelForm):
     def __init__(self, *args, workspace, **kwargs):
         super().__init__(*args, **kwargs)
         self.workspace = workspace
-        self.fields["rating"].queryset = RatingLabel.objects.filter(scale__workspace=workspace).order_by("position")
-        self.fields["rating"].empty_label = "Not rated yet"
+        rating = self.fields["rating"]
+        assert isinstance(rating, forms.ModelChoiceField)  # what a ModelForm makes of a ForeignKey
+        rating.queryset = RatingLabel.objects.filter(scale__workspace=workspace).order_by("position")
+        rating.empty_label = "Not rated yet"
         _length_left_to_rules(self.fields["claim_reviewed"])
         _length_left_to_rules(self.fields["claimant"])
 
@@ -90,7 +92,9 @@ class SourceForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["stance"].choices = Stance.choices
+        stance = self.fields["stance"]
+        assert isinstance(stance, forms.ChoiceField)  # what a ModelForm makes of a field with choices
+        stance.choices = Stance.choices
         _length_left_to_rules(self.fields["title"])
         _length_left_to_rules(self.fields["publisher"])
 

@@ -46,7 +46,7 @@ class Fetched:
     truncated: bool
 
 
-def address_problem(ip: ipaddress._BaseAddress, *, allow_loopback: bool) -> str | None:
+def address_problem(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, *, allow_loopback: bool) -> str | None:
     """Why this address may not be fetched, or None if it may."""
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
@@ -75,7 +75,8 @@ def checked_address(host: str, port: int, *, allow_loopback: bool) -> str:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except socket.gaierror as exc:
             raise Refused(f"The host name {host} could not be resolved ({exc.strerror}).") from None
-        addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+        # An IPv6 address comes with its zone ("fe80::1%eth0"); the zone is not part of it.
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     if not addresses:
         raise Refused(f"The host name {host} has no address.")
     for ip in addresses:
@@ -91,12 +92,13 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     """HTTPS to a fixed address, with SNI and certificate checks for the real host name."""
 
     def __init__(self, address: str, host: str, port: int, timeout: float):
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._ssl_context = ssl.create_default_context()
+        super().__init__(host, port, timeout=timeout, context=self._ssl_context)
         self._address = address
 
     def connect(self):
         sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        self.sock = self._ssl_context.wrap_socket(sock, server_hostname=self.host)
 
 
 class _PinnedHTTPConnection(http.client.HTTPConnection):

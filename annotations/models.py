@@ -409,6 +409,19 @@ class Claim(models.Model):
             ),
             # Verdict export and API: keyset pages over (updated_at, id) within a state.
             models.Index(fields=["workspace", "state", "updated_at", "id"], name="claim_export_idx"),
+            # Take next (services.claim_take_next): the oldest submitted claim, read without
+            # passing the claims already being reviewed.
+            models.Index(
+                fields=["workspace", "submitted_at", "id"],
+                condition=Q(state=ClaimState.SUBMITTED),
+                name="claim_waiting_idx",
+            ),
+            # Take next and the hold-expiry job: holds that ran out.
+            models.Index(
+                fields=["workspace", "held_until"],
+                condition=Q(state=ClaimState.IN_REVIEW),
+                name="claim_hold_expiry_idx",
+            ),
             # "My claims": an author's claims by state.
             models.Index(fields=["created_by", "state"], name="claim_author_state_idx"),
         ]
@@ -659,6 +672,9 @@ class ExportJob(models.Model):
             models.CheckConstraint(condition=Q(status__in=ExportStatus.values), name="export_status_is_known"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.format} export #{self.pk} ({self.get_status_display()})"
+
 
 class SourceCheck(models.Model):
     """One link check of a source. `token` is fixed when the check is enqueued, so a
@@ -677,6 +693,9 @@ class SourceCheck(models.Model):
     class Meta:
         ordering = ["source", "-checked_at"]
         constraints = [models.UniqueConstraint(fields=["source", "token"], name="source_check_once_per_token")]
+
+    def __str__(self) -> str:
+        return f"{self.get_status_display()} check of source {self.source_id}"
 
 
 class OutboxMessage(models.Model):
@@ -700,6 +719,9 @@ class OutboxMessage(models.Model):
             models.Index(fields=["id"], condition=Q(sent_at__isnull=True), name="outbox_pending_idx"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.task} #{self.pk} ({'sent' if self.sent_at else 'waiting'})"
+
 
 class NotificationSent(models.Model):
     """One e-mail sent, so a notification task that runs twice sends it once."""
@@ -716,6 +738,9 @@ class NotificationSent(models.Model):
                 fields=["kind", "claim", "revision", "recipient"], name="notification_sent_once"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.recipient} for claim {self.claim_id} revision {self.revision}"
 
 
 class MatchStatus(models.TextChoices):
@@ -746,6 +771,9 @@ class ClaimMatch(models.Model):
             models.CheckConstraint(condition=Q(score__gte=0, score__lte=1), name="claim_match_score_range"),
         ]
 
+    def __str__(self) -> str:
+        return f"Claim {self.claim_id} may match claim {self.other_id} (score {self.score}, {self.status})"
+
 
 class TaskFailure(models.Model):
     """A task that failed for good (after its retries), for the operations page."""
@@ -758,3 +786,6 @@ class TaskFailure(models.Model):
 
     class Meta:
         ordering = ["-failed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.task} [{self.task_id}]"

@@ -5,6 +5,7 @@ the claims covering it (data-claims), so overlapping and nested claims need no n
 wrapping, and the browser can turn a DOM selection back into code points.
 """
 
+import itertools
 from dataclasses import dataclass
 
 from django.utils.html import escape
@@ -32,7 +33,7 @@ def render_highlights(text: str, marks: list[Mark]) -> SafeString:
 
     active: dict[int, Mark] = {}
     out: list[str] = []
-    for a, b in zip(boundaries, boundaries[1:]):
+    for a, b in itertools.pairwise(boundaries):
         for mark in ends.get(a, ()):
             active.pop(mark.claim_id, None)
         for mark in starts.get(a, ()):

@@ -4,7 +4,17 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.postgres.search import SearchQuery, SearchVector
-from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import (
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    prefetch_related_objects,
+)
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 
@@ -183,6 +193,12 @@ def claims_for_api(*, claims: QuerySet[Claim]) -> QuerySet[Claim]:
         .defer("version__text")  # only its sha256 is shown; the text is the whole article
         .prefetch_related(Prefetch("sources", queryset=Source.objects.order_by("id")))
     )
+
+
+def claim_with_sources(*, claim: Claim) -> Claim:
+    """Add the sources to a claim already read (one query), for showing it whole."""
+    prefetch_related_objects([claim], Prefetch("sources", queryset=Source.objects.order_by("id")))
+    return claim
 
 
 def claims_none() -> QuerySet[Claim]:

@@ -22,7 +22,13 @@ def heartbeat() -> str:
 
 
 # Retried with exponential backoff (and jitter) when the mail server or a page is down.
-RETRY = dict(autoretry_for=(OSError,), retry_backoff=True, retry_backoff_max=600, retry_jitter=True, max_retries=8)
+RETRY = {
+    "autoretry_for": (OSError,),
+    "retry_backoff": True,
+    "retry_backoff_max": 600,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
 
 
 @shared_task(**RETRY)

@@ -4,6 +4,7 @@ If Redis is down the throttle lets logins through (and logs it): an outage of th
 cache must not lock every editor out of the desk.
 """
 
+import contextlib
 import logging
 
 from django.conf import settings
@@ -37,7 +38,6 @@ def login_failed(*, username: str, address: str) -> None:
 
 
 def login_succeeded(*, username: str, address: str) -> None:
-    try:
+    # Without Redis there is no count to clear.
+    with contextlib.suppress(RedisError):
         cache.delete(_keys(username, address)[0])
-    except RedisError:
-        pass

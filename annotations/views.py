@@ -18,7 +18,6 @@ from annotations.forms import ArticleAddForm, ArticleFilterForm, ClaimForm, Sour
 from annotations.importing import ArticleFileError, parse_upload
 from annotations.permissions import can
 from annotations.services.articles import article_import
-from annotations.workflow import available_transitions
 from annotations.services.claims import (
     SourceChange,
     claim_create,
@@ -26,6 +25,7 @@ from annotations.services.claims import (
     claim_reattach,
     claim_update,
 )
+from annotations.workflow import available_transitions
 
 
 class ThrottledAuthenticationForm(AuthenticationForm):
@@ -131,7 +131,10 @@ def article_add(request, workspace_slug: str):
         else:
             message = {
                 "created": "The article was added.",
-                "new_version": f"The article already existed; this text is its version {result.version.number}, and its claims were re-anchored.",
+                "new_version": (
+                    f"The article already existed; this text is its version {result.version.number}, "
+                    "and its claims were re-anchored."
+                ),
                 "unchanged": "This exact text is already in the desk; nothing changed.",
             }[result.outcome]
             messages.success(request, message)
@@ -166,7 +169,10 @@ def claim_create_view(request, workspace_slug: str, article_id: int):
         return _json_error(403, str(exc))
     edit_url = reverse("claim_edit", args=[workspace_slug, claim.pk])
     return JsonResponse(
-        {"id": claim.pk, "exact": claim.exact, "start": claim.start_offset, "end": claim.end_offset, "edit_url": edit_url},
+        {
+            "id": claim.pk, "exact": claim.exact, "start": claim.start_offset, "end": claim.end_offset,
+            "edit_url": edit_url,
+        },
         status=201,
     )
 
@@ -208,7 +214,9 @@ def claim_edit(request, workspace_slug: str, claim_id: int):
     claim = access.claim_get(user=request.user, workspace_slug=workspace_slug, claim_id=claim_id)
     editable = can(request.user, "annotations.change_claim", claim)
     sources = selectors.claim_sources(claim=claim)
-    form = ClaimForm(request.POST or None, instance=claim, workspace=claim.workspace, initial={"revision": claim.revision})
+    form = ClaimForm(
+        request.POST or None, instance=claim, workspace=claim.workspace, initial={"revision": claim.revision}
+    )
     formset = SourceFormSet(request.POST or None, queryset=sources, prefix="sources")
     if request.method == "POST":
         if not editable:
@@ -227,7 +235,8 @@ def claim_edit(request, workspace_slug: str, claim_id: int):
                     form.add_error(field if field in form.fields else None, errors)
             else:
                 messages.success(request, "Claim saved.")
-                return redirect(reverse("article_detail", args=[workspace_slug, claim.article_id]) + f"#claim-{claim.pk}")
+                article_url = reverse("article_detail", args=[workspace_slug, claim.article_id])
+                return redirect(f"{article_url}#claim-{claim.pk}")
     return render(
         request,
         "annotations/claim_edit.html",
@@ -256,7 +265,8 @@ def claim_delete_view(request, workspace_slug: str, claim_id: int):
         messages.error(request, str(exc))
         return redirect("claim_edit", workspace_slug, claim.pk)
     except (ConflictError, ValueError) as exc:
-        messages.error(request, str(exc) if isinstance(exc, ConflictError) else "The form was incomplete; reload and try again.")
+        message = str(exc) if isinstance(exc, ConflictError) else "The form was incomplete; reload and try again."
+        messages.error(request, message)
         return redirect("claim_edit", workspace_slug, claim.pk)
     messages.success(request, "Claim deleted.")
     return redirect("article_detail", workspace_slug, claim.article_id)

@@ -96,9 +96,15 @@ def review(request, workspace_slug: str, claim_id: int):
               claim.rating.color if claim.rating else selectors.UNRATED_COLOR, claim.state)],
     )
     labels = {label.pk: label.name for label in selectors.rating_labels(workspace=claim.workspace)}
+
+    def shown(field: str, value: object) -> object:
+        """A rating by its label's name (a removed label by its id); any other value as it is."""
+        if field == "rating_id" and isinstance(value, int):
+            return labels.get(value, value)
+        return value
+
     changes = [
-        (field.replace("_id", ""), labels.get(old, old) if field == "rating_id" else old,
-         labels.get(new, new) if field == "rating_id" else new)
+        (field.replace("_id", ""), shown(field, old), shown(field, new))
         for field, old, new in selectors.claim_changes_since_last_review(claim=claim)
     ]
     return render(request, "annotations/review.html", {

@@ -52,7 +52,8 @@ def _flatten(detail) -> dict[str, list[str]]:
 
 def handle(exc, context):
     if isinstance(exc, DjangoValidationError):
-        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
+        detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        exc = exceptions.ValidationError(detail)
     elif isinstance(exc, (PermissionDenied, DjangoPermissionDenied)):
         exc = exceptions.PermissionDenied(str(exc) or None)
     elif isinstance(exc, ConflictError):

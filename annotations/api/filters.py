@@ -8,7 +8,17 @@ from django import forms
 from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 
-from annotations.models import Article, ArticleVersion, AuditEvent, Claim, Membership, RatingScale, Review, Source, Workspace
+from annotations.models import (
+    Article,
+    ArticleVersion,
+    AuditEvent,
+    Claim,
+    Membership,
+    RatingScale,
+    Review,
+    Source,
+    Workspace,
+)
 
 MAX_ID = 2**63 - 1
 
@@ -31,7 +41,7 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
     def filter(self, qs, value):
         if value is not None:
             try:
-                value = value.astimezone(datetime.timezone.utc)
+                value = value.astimezone(datetime.UTC)
             except (OverflowError, ValueError):
                 raise ValidationError({self._parameter(): "This date is out of range once moved to UTC."}) from None
         return super().filter(qs, value)
@@ -128,4 +138,6 @@ class AuditEventFilter(django_filters.FilterSet):
 
     class Meta:
         model = AuditEvent
-        fields = ["workspace", "claim", "actor", "action", "object_type", "object_id", "occurred_after", "occurred_before"]
+        fields = [
+            "workspace", "claim", "actor", "action", "object_type", "object_id", "occurred_after", "occurred_before",
+        ]

@@ -36,5 +36,6 @@ def add_error_responses(result, generator, request, public):
             for code, description in ERRORS.items():
                 if method == "get" and code in ("409", "412", "428"):
                     continue
-                responses.setdefault(code, {"description": description, "content": {"application/json": {"schema": ref}}})
+                content = {"application/json": {"schema": ref}}
+                responses.setdefault(code, {"description": description, "content": content})
     return result

@@ -175,7 +175,7 @@ class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped):
             actor=request.user, article=article, version=version, exact=v["exact"], start=v["start"],
             end=v["end"], prefix=v.get("prefix"), suffix=v.get("suffix"),
         )
-        return self._respond(claim.pk, status.HTTP_201_CREATED)
+        return _claim_response(claim, status.HTTP_201_CREATED)  # all of it is known: no re-read
 
     @extend_schema(request=s.ClaimUpdateSerializer, responses={200: s.ClaimSerializer}, parameters=[IF_MATCH])
     def partial_update(self, request, pk=None):
@@ -297,7 +297,7 @@ class QueueViewSet(mixins.ListModelMixin, Scoped):
         claim = workflow.claim_take_next(workspace=workspace, actor=request.user)
         if claim is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        return _claim_response(selectors.claims_for_api(claims=access.claims_of(request.user)).get(pk=claim.pk))
+        return _claim_response(selectors.claim_with_sources(claim=claim))  # read with its lock; sources added
 
 
 # --- Sources and reviews -------------------------------------------------------------------

@@ -2,7 +2,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Max
 
@@ -35,7 +35,7 @@ def article_import(
     published_on: date | None = None,
     language: str = "",
     source_name: str = "",
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
 ) -> ImportResult:
     """Store an article's text, idempotently.
 
@@ -61,6 +61,7 @@ def article_import(
         "-created_at", "-id"
     ).first()
 
+    outcome: ImportOutcome
     if article is None:
         article = Article(
             workspace=workspace,

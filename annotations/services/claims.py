@@ -83,6 +83,8 @@ def claim_create(
         last_edited_by=actor,
     )
     outbox.enqueue("annotations.tasks.match_claim", claim.pk)
+    # A new claim has no sources: say so, so that showing it does not ask the database.
+    claim._prefetched_objects_cache = {"sources": claim.sources.none()}
     return claim
 
 

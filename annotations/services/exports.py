@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -24,7 +24,7 @@ def export_file_path(job: ExportJob) -> Path | None:
 
 
 @transaction.atomic
-def export_job_create(*, workspace: Workspace, actor: AbstractBaseUser, fmt: str, filters: dict) -> ExportJob:
+def export_job_create(*, workspace: Workspace, actor: User, fmt: str, filters: dict) -> ExportJob:
     from annotations import outbox
 
     job = ExportJob.objects.create(workspace=workspace, requested_by=actor, format=fmt, filters=filters)

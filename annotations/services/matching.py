@@ -14,7 +14,7 @@ import math
 from collections import Counter
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
@@ -49,7 +49,7 @@ SELECT lexeme, count(*) FROM (
 """
 
 
-def _weights(lexemes: list[str], df: Counter, n: int) -> dict[str, float]:
+def _weights(lexemes: list[str], df: Counter[str], n: int) -> dict[str, float]:
     tf = Counter(lexemes)
     return {w: (1 + math.log(k)) * math.log((n + 1) / (df.get(w, 0) + 1)) for w, k in tf.items()}
 
@@ -71,7 +71,8 @@ def claim_match_scores(*, claim: Claim) -> dict[int, float]:
             return {}
         vocabulary = sorted({w for lexemes, _ in rows.values() for w in lexemes})
         cursor.execute(PARAGRAPH_FREQUENCY, {"workspace": claim.workspace_id, "lexemes": vocabulary})
-        df, n = Counter(), 1
+        df: Counter[str] = Counter()
+        n = 1
         for lexeme, count in cursor.fetchall():
             if lexeme is None:
                 n = max(1, count)
@@ -106,7 +107,7 @@ def claim_match_find(*, claim_id: int) -> int:
 
 
 @transaction.atomic
-def claim_match_decide(*, match: ClaimMatch, actor: AbstractBaseUser, status: str) -> ClaimMatch:
+def claim_match_decide(*, match: ClaimMatch, actor: User, status: str) -> ClaimMatch:
     """Confirm or dismiss a suggestion, for both claims of the pair."""
     from annotations.permissions import require
 

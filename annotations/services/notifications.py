@@ -77,10 +77,13 @@ def remind_reviewers() -> int:
     ).select_related("workspace", "created_by")
     sent = 0
     for claim in waiting:
+        assert claim.submitted_at is not None  # the submitted_at__lt filter leaves out NULL
         hours = int((timezone.now() - claim.submitted_at).total_seconds() // 3600)
         subject = f"[{claim.workspace.name}] Waiting {hours} h for review: {claim}"
-        body = f"This claim has waited {hours} hours for a reviewer:\n\n  “{claim.exact}”\n\n" \
-               f"Review queue: {settings.SITE_URL}{reverse('queue', args=[claim.workspace.slug])}\n"
+        body = (
+            f"This claim has waited {hours} hours for a reviewer:\n\n  “{claim.exact}”\n\n"
+            f"Review queue: {settings.SITE_URL}{reverse('queue', args=[claim.workspace.slug])}\n"
+        )
         for m in _reviewers(claim):
             sent += _send_once(kind="reminder", claim=claim, revision=claim.revision,
                                recipient=m.user.email, subject=subject, body=body)

@@ -1,6 +1,7 @@
 """Source link checks: enqueue, run (idempotent by token), re-check on a schedule."""
 
 import uuid
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -9,6 +10,18 @@ from django.utils import timezone
 
 from annotations import linkcheck, outbox
 from annotations.models import LinkStatus, Source, SourceCheck
+
+
+@dataclass
+class _CheckOutcome:
+    """What one check found: the fields of a SourceCheck row."""
+
+    status: str = LinkStatus.OK
+    status_code: int | None = None
+    final_url: str = ""
+    title: str = ""
+    content_hash: str = ""
+    error: str = ""
 
 
 def source_check_enqueue(*, source: Source) -> None:
@@ -24,29 +37,31 @@ def source_check_run(*, source_id: int, token: str) -> SourceCheck | None:
     done = SourceCheck.objects.filter(source=source, token=token).first()
     if done is not None:
         return done
-    result = dict(status=LinkStatus.OK, status_code=None, final_url="", title="", content_hash="", error="")
+    result = _CheckOutcome()
     try:
         fetched = linkcheck.fetch(source.url, allow_loopback=settings.LINKCHECK_ALLOW_LOOPBACK,
                                   timeout=settings.LINKCHECK_TIMEOUT)
     except linkcheck.Refused as exc:
-        result.update(status=LinkStatus.REFUSED, error=str(exc)[:500])
+        result.status, result.error = LinkStatus.REFUSED, str(exc)[:500]
     except (OSError, TimeoutError, ValueError) as exc:
-        result.update(status=LinkStatus.BROKEN, error=f"The page could not be fetched: {exc}"[:500])
+        result.status, result.error = LinkStatus.BROKEN, f"The page could not be fetched: {exc}"[:500]
     else:
-        result.update(status_code=fetched.status_code, final_url=fetched.final_url[:2000],
-                      title=fetched.title, content_hash=fetched.content_hash)
+        result.status_code = fetched.status_code
+        result.final_url = fetched.final_url[:2000]
+        result.title = fetched.title
+        result.content_hash = fetched.content_hash
         if fetched.status_code >= 400:
-            result.update(status=LinkStatus.BROKEN, error=f"The server answered {fetched.status_code}.")
+            result.status, result.error = LinkStatus.BROKEN, f"The server answered {fetched.status_code}."
         elif source.link_content_hash and source.link_content_hash != fetched.content_hash:
-            result.update(status=LinkStatus.CHANGED)
+            result.status = LinkStatus.CHANGED
     try:
         with transaction.atomic():
-            check = SourceCheck.objects.create(source=source, token=token, **result)
+            check = SourceCheck.objects.create(source=source, token=token, **asdict(result))
             Source.objects.filter(pk=source.pk).update(
-                link_status=result["status"], link_status_code=result["status_code"],
-                link_final_url=result["final_url"], link_title=result["title"],
-                link_content_hash=result["content_hash"] or source.link_content_hash,
-                link_error=result["error"], link_checked_at=timezone.now(),
+                link_status=result.status, link_status_code=result.status_code,
+                link_final_url=result.final_url, link_title=result.title,
+                link_content_hash=result.content_hash or source.link_content_hash,
+                link_error=result.error, link_checked_at=timezone.now(),
             )
     except IntegrityError:  # another delivery of the same check won the race
         return SourceCheck.objects.get(source=source, token=token)

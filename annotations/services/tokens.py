@@ -1,4 +1,4 @@
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
@@ -6,7 +6,7 @@ from annotations.models import ApiToken
 from annotations.tokens import API_TOKEN_VISIBLE_LENGTH, api_token_key_hash, api_token_key_new
 
 
-def api_token_create(*, user: AbstractBaseUser, name: str) -> tuple[ApiToken, str]:
+def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
     """A new token and its key. The key is returned once and never stored."""
     name = (name or "").strip()
     if not name:
@@ -20,7 +20,7 @@ def api_token_create(*, user: AbstractBaseUser, name: str) -> tuple[ApiToken, st
     return token, key
 
 
-def api_token_revoke(*, user: AbstractBaseUser, token_id: int) -> None:
+def api_token_revoke(*, user: User, token_id: int) -> None:
     updated = ApiToken.objects.filter(pk=token_id, user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
     if not updated:
         raise ValidationError({"token": "No such active token of yours."})

@@ -92,7 +92,8 @@ def claim_submit(*, claim: Claim, actor: AbstractBaseUser, revision: int) -> Cla
 
 
 def _available(workspace: Workspace, reviewer: AbstractBaseUser):
-    """Claims this reviewer may take: waiting, or held by someone whose hold ran out."""
+    """Claims this reviewer may take: waiting, or held by someone whose hold ran out;
+    never one they wrote or last edited."""
     now = timezone.now()
     return (
         Claim.objects.filter(workspace=workspace)
@@ -102,13 +103,29 @@ def _available(workspace: Workspace, reviewer: AbstractBaseUser):
     )
 
 
+# A taken claim is shown next (the review page, the API's answer): read it with what they
+# show, in the query that locks it.
+TAKE_RELATED = ("workspace", "article", "version", "rating", "created_by", "last_edited_by")
+
+
+def _lockable(claims):
+    return (
+        claims.select_for_update(skip_locked=True, of=("self",))
+        .select_related(*TAKE_RELATED)
+        .defer("version__text")
+    )
+
+
 def _take_locked(claim: Claim, actor: AbstractBaseUser) -> Claim:
+    """Hold a claim whose row this transaction has locked. What the UPDATE writes is known,
+    so the claim is brought up to date in memory instead of being read again."""
+    now = timezone.now()
+    changes = {"state": ClaimState.IN_REVIEW, "held_by": actor, "held_until": _hold_until(), "updated_at": now}
     with audit.context(actor_id=actor.pk, transition=EVENT_NAMES["take"]):
-        Claim.objects.filter(pk=claim.pk).update(
-            state=ClaimState.IN_REVIEW, held_by=actor, held_until=_hold_until(),
-            revision=F("revision") + 1, updated_at=timezone.now(),
-        )
-    claim.refresh_from_db()
+        Claim.objects.filter(pk=claim.pk).update(revision=F("revision") + 1, **changes)
+    for name, value in changes.items():
+        setattr(claim, name, value)
+    claim.revision += 1
     return claim
 
 
@@ -116,15 +133,19 @@ def _take_locked(claim: Claim, actor: AbstractBaseUser) -> Claim:
 @transaction.atomic
 def claim_take_next(*, workspace: Workspace, actor: AbstractBaseUser) -> Claim | None:
     """Hold the oldest waiting claim for review. Two reviewers never get the same one:
-    the row is locked with FOR UPDATE SKIP LOCKED, so a concurrent taker skips it."""
+    the row is locked with FOR UPDATE SKIP LOCKED, so a concurrent taker skips it.
+
+    A claim whose hold ran out is taken first (it has waited longest); otherwise the
+    oldest submitted one. Two probes, each on an index that holds only its own kind
+    (claim_hold_expiry_idx, claim_waiting_idx), so claims being reviewed are never read.
+    """
     if not can(actor, "annotations.view_queue", workspace):
         raise PermissionDenied("Only reviewers and admins of this desk review claims.")
+    mine_to_take = Claim.objects.filter(workspace=workspace).exclude(created_by=actor).exclude(last_edited_by=actor)
     claim = (
-        _available(workspace, actor)
-        .select_for_update(skip_locked=True, of=("self",))
-        .select_related("workspace")
-        .order_by("submitted_at", "id")
-        .first()
+        _lockable(mine_to_take.filter(state=ClaimState.IN_REVIEW, held_until__lt=timezone.now()))
+        .order_by("held_until", "id").first()
+        or _lockable(mine_to_take.filter(state=ClaimState.SUBMITTED)).order_by("submitted_at", "id").first()
     )
     return None if claim is None else _take_locked(claim, actor)
 
@@ -134,13 +155,7 @@ def claim_take_next(*, workspace: Workspace, actor: AbstractBaseUser) -> Claim |
 def claim_take(*, claim: Claim, actor: AbstractBaseUser) -> Claim:
     """Hold this claim for review ("Review this")."""
     require(actor, "annotations.review_claim", claim, DENIED["take"])
-    locked = (
-        _available(claim.workspace, actor)
-        .select_for_update(skip_locked=True, of=("self",))
-        .select_related("workspace")
-        .filter(pk=claim.pk)
-        .first()
-    )
+    locked = _lockable(_available(claim.workspace, actor)).filter(pk=claim.pk).first()
     if locked is None:
         raise ConflictError("Someone else is reviewing this claim, or it is no longer waiting.")
     return _take_locked(locked, actor)

@@ -1,4 +1,4 @@
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -22,7 +22,7 @@ DEFAULT_SCALE = [
 
 @transaction.atomic
 def workspace_create(
-    *, name: str, slug: str, creator: AbstractBaseUser | None = None, publisher_name: str = ""
+    *, name: str, slug: str, creator: User | None = None, publisher_name: str = ""
 ) -> Workspace:
     """A new desk with the default rating scale; its creator becomes its admin."""
     workspace = Workspace(name=name, slug=slug, publisher_name=publisher_name or name)
@@ -41,7 +41,7 @@ def workspace_create(
 @as_actor
 @transaction.atomic
 def membership_set(
-    *, workspace: Workspace, user: AbstractBaseUser, role: str, actor: AbstractBaseUser | None = None
+    *, workspace: Workspace, user: User, role: str, actor: User | None = None
 ) -> Membership:
     """Give `user` a role in the desk. Without an actor (setting up a desk, the demo) no
     permission is asked; with one, only an admin of the desk may."""
@@ -59,7 +59,7 @@ def membership_set(
 
 @as_actor
 @transaction.atomic
-def membership_remove(*, workspace: Workspace, user: AbstractBaseUser, actor: AbstractBaseUser) -> None:
+def membership_remove(*, workspace: Workspace, user: User, actor: User) -> None:
     require(actor, "annotations.manage_members", workspace, MEMBERS_DENIED)
     admins = Membership.objects.select_for_update().filter(workspace=workspace, role=Role.ADMIN)
     if list(admins.values_list("user_id", flat=True)) == [user.pk]:
@@ -70,12 +70,13 @@ def membership_remove(*, workspace: Workspace, user: AbstractBaseUser, actor: Ab
 @as_actor
 @transaction.atomic
 def rating_label_save(
-    *, workspace: Workspace, actor: AbstractBaseUser, label_id: int | None, name: str,
+    *, workspace: Workspace, actor: User, label_id: int | None, name: str,
     value: int | None, color: str, description: str = "",
 ) -> RatingLabel:
     """Add a label to the desk's scale, or change one. Admins only."""
     require(actor, "annotations.manage_rating_scale", workspace, "Only admins of this desk manage its rating scale.")
     scale = RatingScale.objects.select_for_update().get(workspace=workspace)
+    label: RatingLabel | None
     if label_id is None:
         last = scale.labels.order_by("-position").values_list("position", flat=True).first() or 0
         label = RatingLabel(scale=scale, position=last + 1)
@@ -91,7 +92,7 @@ def rating_label_save(
 
 @as_actor
 @transaction.atomic
-def rating_label_delete(*, workspace: Workspace, actor: AbstractBaseUser, label_id: int) -> None:
+def rating_label_delete(*, workspace: Workspace, actor: User, label_id: int) -> None:
     require(actor, "annotations.manage_rating_scale", workspace, "Only admins of this desk manage its rating scale.")
     label = RatingLabel.objects.filter(pk=label_id, scale__workspace=workspace).first()
     if label is None:

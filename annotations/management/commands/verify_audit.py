@@ -20,14 +20,18 @@ def first_break(rows) -> str | None:
     one pointing at a hash nobody has; an inserted event is skipped over by the one
     after it, which still points at the event before the intruder.
     """
-    before_previous = previous = None  # (id, hash)
+    before_previous: tuple[int, str] | None = None  # (id, hash)
+    previous: tuple[int, str] | None = None
     for event_id, prev_hash, stored, recomputed in rows:
         expected_prev = previous[1] if previous else ""
         if prev_hash != expected_prev:
-            if before_previous is not None and prev_hash == before_previous[1]:
-                return f"Event {previous[0]} was inserted: event {event_id} follows event {before_previous[0]} in the chain."
             if previous is None:
                 return f"The first event, {event_id}, points at an earlier event: events before it were removed."
+            if before_previous is not None and prev_hash == before_previous[1]:
+                return (
+                    f"Event {previous[0]} was inserted: "
+                    f"event {event_id} follows event {before_previous[0]} in the chain."
+                )
             return (
                 f"The chain breaks between event {previous[0]} and event {event_id}: an event between "
                 f"them was removed, or event {previous[0]} was altered and re-hashed."
