@@ -187,11 +187,22 @@ def articles_for_api(*, articles: QuerySet[Article]) -> QuerySet[Article]:
 
 
 def claims_for_api(*, claims: QuerySet[Claim]) -> QuerySet[Claim]:
-    """Claims with what ClaimSerializer shows: one query for the claims, one for their sources."""
-    return (
-        claims.select_related("workspace", "version", "rating", "created_by", "last_edited_by", "held_by")
-        .defer("version__text")  # only its sha256 is shown; the text is the whole article
-        .prefetch_related(Prefetch("sources", queryset=Source.objects.order_by("id")))
+    """Claims with what ClaimSerializer shows.
+
+    The claim query joins nothing: each related table is read by id in a query of its
+    own. At 100k claims Postgres spent 20-40 ms just planning the eight-table join
+    (the claim table has many indexes); these small queries plan in microseconds, and
+    their tables are small (a desk's people, labels and articles' versions by id).
+    """
+    people = get_user_model().objects.only("id", "username")
+    return claims.prefetch_related(
+        "workspace",
+        Prefetch("version", queryset=ArticleVersion.objects.only("id", "sha256")),
+        "rating",
+        Prefetch("created_by", queryset=people),
+        Prefetch("last_edited_by", queryset=people),
+        Prefetch("held_by", queryset=people),
+        Prefetch("sources", queryset=Source.objects.order_by("id")),
     )
 
 
