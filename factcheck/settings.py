@@ -72,6 +72,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+# Server-Timing headers (time in the app and in the database); on in development.
+SERVER_TIMING = env_bool("SERVER_TIMING", DEBUG)
+if SERVER_TIMING:
+    MIDDLEWARE.insert(0, "annotations.timing.ServerTimingMiddleware")
 
 ROOT_URLCONF = "factcheck.urls"
 WSGI_APPLICATION = "factcheck.wsgi.application"
