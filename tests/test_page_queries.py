@@ -60,7 +60,10 @@ def test_the_queue_page(client, crew, desk, busy_desk):
     page = page_budget(
         client, crew["reviewer"], reverse("queue", args=[desk.slug]),
         DESK,
-        "annotations_claim: waiting claims with article, rating, author and a source problem flag",
+        "annotations_claim: waiting claims with a source problem flag (source_problem_idx)",
+        "annotations_article: their articles' titles",
+        "annotations_ratinglabel: their ratings",
+        "auth_user: their authors",
         "annotations_claim: the counts of waiting, held and my claims (claim_queue_idx)",
         "annotations_claim: the claims I hold",
         "annotations_article: article titles for the filter",
@@ -101,7 +104,7 @@ def test_the_articles_page(client, crew, desk, busy_desk):
 def test_the_article_reader(client, crew, desk, article, busy_desk):
     page_budget(
         client, crew["author"], reverse("article_detail", args=[desk.slug, article.pk]),
-        "annotations_article: the article, if it is in one of my desks",
+        "annotations_article: the article with my role, if it is in one of my desks (access.article_get)",
         "annotations_articleversion: the latest version",
         "annotations_claim: the claims on it, as plain rows",
         "annotations_claim: orphaned claims of earlier versions",
@@ -111,8 +114,7 @@ def test_the_article_reader(client, crew, desk, article, busy_desk):
 def test_the_claim_editor(client, crew, desk, busy_desk):
     page_budget(
         client, crew["author"], reverse("claim_edit", args=[desk.slug, busy_desk["approved"].pk]),
-        "annotations_claim: the claim with its desk, article, version, rating and people (access.claim_get)",
-        "annotations_membership: my role, for the buttons",
+        "annotations_claim: the claim with its desk, article, version, rating, people and my role (access.claim_get)",
         "annotations_claimmatch: suggested matches",
         "annotations_review: reviews with reviewers",
         "annotations_source: the sources (form and list)",
@@ -123,8 +125,7 @@ def test_the_claim_editor(client, crew, desk, busy_desk):
 def test_the_review_page(client, crew, desk, busy_desk):
     page_budget(
         client, crew["reviewer"], reverse("review", args=[desk.slug, busy_desk["held"].pk]),
-        "annotations_claim: the claim with its desk, article, version, rating and people (access.claim_get)",
-        "annotations_membership: my role, for the buttons",
+        "annotations_claim: the claim with its desk, article, version, rating, people and my role (access.claim_get)",
         "annotations_ratinglabel: label names for the changes since the last review",
         "annotations_review: the last decision, for what changed since",
         "annotations_source: the sources",

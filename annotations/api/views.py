@@ -278,7 +278,7 @@ class QueueViewSet(mixins.ListModelMixin, Scoped):
         workspace = access.workspace_get(user=self.request.user, slug=slug, field="workspace")
         if not can(self.request.user, "annotations.view_queue", workspace):
             raise PermissionDenied("Only reviewers and admins of this desk see the review queue.")
-        waiting = selectors.queue_claims(workspace=workspace, reviewer=self.request.user).select_related(None)
+        waiting = selectors.queue_claims(workspace=workspace, reviewer=self.request.user).prefetch_related(None)
         return selectors.claims_for_api(claims=waiting)
 
     def paginate_queryset(self, queryset):
