@@ -107,6 +107,7 @@ def main() -> None:
 def run(args) -> None:
     from django.contrib.auth import get_user_model
     from django.db import connection, transaction
+    from django.http import StreamingHttpResponse
     from django.test import Client
 
     from annotations.models import Role
@@ -127,10 +128,11 @@ def run(args) -> None:
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL session_replication_role = replica")
+        end = start + len(quote)
         cursor.execute(SEED_CLAIMS, {
             "ws": desk.pk, "article": article.pk, "version": version.pk, "exact": quote,
-            "prefix": version.text[max(0, start - 32):start], "suffix": version.text[start + len(quote):start + len(quote) + 32],
-            "start": start, "end": start + len(quote), "rating": rating.pk, "user": user.pk, "n": args.rows,
+            "prefix": version.text[max(0, start - 32):start], "suffix": version.text[end:end + 32],
+            "start": start, "end": end, "rating": rating.pk, "user": user.pk, "n": args.rows,
         })
         cursor.execute(SEED_SOURCES)
     with connection.cursor() as cursor:
@@ -147,7 +149,8 @@ def run(args) -> None:
         copy_seconds = time.perf_counter() - started
     print(f"\n{args.rows} verdicts. Postgres COPY of the same rows (joined): {copy_seconds:.2f} s, "
           f"{args.rows / copy_seconds:,.0f} rows/s, {size / 1e6:.1f} MB\n")
-    print(f"{'format':<12} {'seconds':>8} {'rows/s':>10} {'MB out':>8} {'peak RSS +MB':>13} {'x COPY':>7} {'first byte ms':>14}")
+    print(f"{'format':<12} {'seconds':>8} {'rows/s':>10} {'MB out':>8} "
+          f"{'peak RSS +MB':>13} {'x COPY':>7} {'first byte ms':>14}")
 
     client = Client()
     client.force_login(user)
@@ -157,9 +160,10 @@ def run(args) -> None:
             started = time.perf_counter()
             response = client.get(f"/api/v1/verdicts/export?format={fmt}&workspace=bench")
             assert response.status_code == 200, response.content
+            assert isinstance(response, StreamingHttpResponse), "the export is expected to stream"
             out = 0
             first_byte = None
-            for chunk in response.streaming_content:
+            for chunk in response:
                 if first_byte is None:
                     first_byte = (time.perf_counter() - started) * 1000
                 out += len(chunk)

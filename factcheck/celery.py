@@ -1,5 +1,6 @@
 """The Celery application: configured from Django settings (CELERY_*), tasks autodiscovered."""
 
+import contextlib
 import os
 
 from celery import Celery, signals
@@ -29,10 +30,8 @@ def _audit_task_context_end(task_id=None, **kwargs):
 def _record_failure(sender=None, task_id=None, exception=None, args=None, **kwargs):
     from annotations.models import TaskFailure
 
-    try:
+    with contextlib.suppress(Exception):  # recording a failure must never fail the worker
         TaskFailure.objects.create(
             task=getattr(sender, "name", str(sender))[:200], task_id=str(task_id)[:200],
             args=repr(args)[:2000], error=f"{exception.__class__.__name__}: {exception}"[:5000],
         )
-    except Exception:  # recording a failure must never fail the worker
-        pass

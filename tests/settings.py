@@ -18,7 +18,7 @@ os.environ.setdefault("OUTBOX_AUTOSEND", "0")
 # Export files of this run (and of the worker processes it starts) go to a temporary folder.
 os.environ.setdefault("EXPORT_ROOT", tempfile.mkdtemp(prefix="factcheck-test-exports-"))
 
-from factcheck.settings import *  # noqa: E402,F403
+from factcheck.settings import *  # noqa: F403
 
 # Browser tests talk plain HTTP to the live server.
 SESSION_COOKIE_SECURE = False

@@ -23,7 +23,7 @@ def test_a_sentence_inserted_before_the_claim_moves_it_exactly():
     old = anchor_of(MEMO, quote)
     new_text = MEMO.replace("Recently, Al-Zamili", "A new paragraph was added here.\n\nRecently, Al-Zamili")
     anchor = reanchor(MEMO, new_text, old)
-    assert anchor.status == "exact"
+    assert anchor.status == "exact" and anchor.selectors is not None
     assert anchor.selectors.start == old.start + len("A new paragraph was added here.\n\n")
     assert new_text[anchor.selectors.start : anchor.selectors.end] == quote
 
@@ -33,7 +33,7 @@ def test_a_typo_fixed_inside_the_quote_re_anchors_fuzzily_with_its_score():
     old = anchor_of(MEMO, quote)
     corrected = MEMO.replace("Daseh", "Daesh")
     anchor = reanchor(MEMO, corrected, old)
-    assert anchor.status == "fuzzy"
+    assert anchor.status == "fuzzy" and anchor.selectors is not None and anchor.score is not None
     assert FUZZY_THRESHOLD <= anchor.score < 1
     assert anchor.selectors.exact == "greater than the Americans’ role in fighting Daesh"
 
@@ -43,7 +43,7 @@ def test_a_typo_fixed_next_to_the_quote_keeps_it_exact():
     old = anchor_of(ABADI, quote)
     corrected = ABADI.replace("Iraqgovernment", "Iraqi government")
     anchor = reanchor(ABADI, corrected, old)
-    assert anchor.status == "exact"
+    assert anchor.status == "exact" and anchor.selectors is not None
     assert anchor.selectors.exact == quote
 
 
@@ -100,7 +100,7 @@ def test_importing_a_corrected_version_re_anchors_every_claim_of_the_article(des
         claim.refresh_from_db()
     assert (moved.anchor_status, moved.version_id) == (AnchorStatus.EXACT, v2.pk)
     assert (typo.anchor_status, typo.version_id, typo.exact) == (AnchorStatus.FUZZY, v2.pk, "role in fighting Daesh")
-    assert typo.anchor_score >= FUZZY_THRESHOLD
+    assert typo.anchor_score is not None and typo.anchor_score >= FUZZY_THRESHOLD
     assert (gone.anchor_status, gone.version_id) == (AnchorStatus.ORPHANED, v1.pk)
     for claim in (moved, typo):
         assert v2.text[claim.start_offset : claim.end_offset] == claim.exact

@@ -1,6 +1,7 @@
 """The audit trail records every change, however it is made, and cannot be quietly rewritten."""
 
 import io
+import itertools
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -23,7 +24,7 @@ def claim(article, alice):
 
 
 def last_event(**filters) -> AuditEvent:
-    return AuditEvent.objects.filter(**filters).order_by("-id").first()
+    return AuditEvent.objects.filter(**filters).latest("id")
 
 
 def verify() -> str:
@@ -74,7 +75,7 @@ def test_deleting_a_source_is_recorded_on_the_claims_timeline(claim, alice):
     source.delete()
     event = last_event(object_type="source")
     assert (event.action, event.claim_id, event.after) == ("source.deleted", claim.pk, None)
-    assert event.before["url"] == "https://example.org"
+    assert event.before is not None and event.before["url"] == "https://example.org"
 
 
 def test_the_database_refuses_to_update_or_delete_audit_rows(claim):
@@ -83,9 +84,12 @@ def test_the_database_refuses_to_update_or_delete_audit_rows(claim):
         "UPDATE annotations_auditevent SET reason = 'nothing to see' WHERE id = %s",
         "DELETE FROM annotations_auditevent WHERE id = %s",
     ):
-        with pytest.raises(DatabaseError, match="Cannot update or delete rows from annotations_auditevent"):
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(statement, [event.pk])
+        with (
+            pytest.raises(DatabaseError, match="Cannot update or delete rows from annotations_auditevent"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement, [event.pk])
     assert AuditEvent.objects.get(pk=event.pk).reason == event.reason
 
 
@@ -122,15 +126,14 @@ def test_verify_audit_names_where_an_event_was_removed(claim, alice):
 def test_verify_audit_names_an_inserted_event(claim, alice):
     make_history(claim, alice, n=2)
     # A rolled-back write leaves a gap in the ids, where a forger can slip an event in.
-    with pytest.raises(RuntimeError):
-        with transaction.atomic():
-            claim_update(claim=Claim.objects.get(pk=claim.pk), actor=alice,
-                         revision=Claim.objects.get(pk=claim.pk).revision, fields={"claimant": "rolled back"})
-            raise RuntimeError
+    with pytest.raises(RuntimeError), transaction.atomic():
+        claim_update(claim=Claim.objects.get(pk=claim.pk), actor=alice,
+                     revision=Claim.objects.get(pk=claim.pk).revision, fields={"claimant": "rolled back"})
+        raise RuntimeError
     make_history(Claim.objects.get(pk=claim.pk), alice, n=2)
     ids = list(AuditEvent.objects.order_by("id").values_list("id", flat=True))
-    gap = next(i + 1 for i, j in zip(ids, ids[1:]) if j != i + 1)
-    previous = AuditEvent.objects.filter(id__lt=gap).order_by("-id").first()
+    gap = next(i + 1 for i, j in itertools.pairwise(ids) if j != i + 1)
+    previous = AuditEvent.objects.filter(id__lt=gap).latest("id")
     # The forger even computes a valid hash for the forged event.
     as_superuser_bypassing_triggers(
         """INSERT INTO annotations_auditevent (id, occurred_at, object_type, object_id, action, request,

@@ -25,7 +25,8 @@ def claim(article, alice):
 def test_reviewers_are_reminded_once_of_claims_waiting_too_long(claim, bob, settings):
     claim = ready_and_submit(claim)
     assert tasks.remind_reviewers() == 0  # not waiting long enough yet
-    Claim.objects.filter(pk=claim.pk).update(submitted_at=timezone.now() - timedelta(hours=settings.REVIEW_REMINDER_HOURS + 1))
+    waited = timedelta(hours=settings.REVIEW_REMINDER_HOURS + 1)
+    Claim.objects.filter(pk=claim.pk).update(submitted_at=timezone.now() - waited)
     assert tasks.remind_reviewers() == 1
     assert tasks.remind_reviewers() == 0  # once per claim revision
     assert mail.outbox[-1].to == ["bob@example.org"] and "Waiting" in mail.outbox[-1].subject
@@ -34,8 +35,8 @@ def test_reviewers_are_reminded_once_of_claims_waiting_too_long(claim, bob, sett
 def test_sources_due_for_a_check_are_enqueued(claim, alice, settings):
     fresh = Source.objects.create(claim=claim, url="https://example.org/a", created_by=alice,
                                   link_checked_at=timezone.now())
-    stale = Source.objects.create(claim=claim, url="https://example.org/b", created_by=alice,
-                                  link_checked_at=timezone.now() - timedelta(hours=settings.LINKCHECK_INTERVAL_HOURS + 1))
+    overdue = timezone.now() - timedelta(hours=settings.LINKCHECK_INTERVAL_HOURS + 1)
+    stale = Source.objects.create(claim=claim, url="https://example.org/b", created_by=alice, link_checked_at=overdue)
     never = Source.objects.create(claim=claim, url="https://example.org/c", created_by=alice)
     assert tasks.recheck_sources() == 2
     queued = {m.args[0] for m in OutboxMessage.objects.filter(task="annotations.tasks.check_source_link")}

@@ -17,9 +17,18 @@ LOCATE = """(needle) => {
   while (walker.nextNode()) { nodes.push([walker.currentNode, full.length]); full += walker.currentNode.data; }
   const at = full.indexOf(needle);
   if (at < 0) return null;
-  const locate = (pos) => { for (let k = nodes.length - 1; k >= 0; k--) if (nodes[k][1] <= pos) return [nodes[k][0], pos - nodes[k][1]]; };
-  const charRect = (pos) => { const [n, o] = locate(pos); const r = document.createRange(); r.setStart(n, o); r.setEnd(n, o + 1); return r.getClientRects()[0]; };
-  const caretAt = (x, y) => { const r = document.caretRangeFromPoint(x, y); return r && r.startContainer.nodeType === 3 ? [r.startContainer, r.startOffset] : null; };
+  const locate = (pos) => {
+    for (let k = nodes.length - 1; k >= 0; k--) if (nodes[k][1] <= pos) return [nodes[k][0], pos - nodes[k][1]];
+  };
+  const charRect = (pos) => {
+    const [n, o] = locate(pos);
+    const r = document.createRange(); r.setStart(n, o); r.setEnd(n, o + 1);
+    return r.getClientRects()[0];
+  };
+  const caretAt = (x, y) => {
+    const r = document.caretRangeFromPoint(x, y);
+    return r && r.startContainer.nodeType === 3 ? [r.startContainer, r.startOffset] : null;
+  };
   const same = (c, pos) => { const [n, o] = locate(pos); return c && ((c[0] === n && c[1] === o)); };
   const pick = (rect, wantPos) => {
     const y = rect.top + rect.height / 2;
@@ -31,7 +40,16 @@ LOCATE = """(needle) => {
   if (lastPos > at && /[\\uDC00-\\uDFFF]/.test(full[lastPos])) lastPos--;
   const last = charRect(lastPos);
   const endPos = at + needle.length;
-  const end = (() => { const y = last.top + last.height / 2; for (const x of [last.right - 1, last.left + 1]) { const c = caretAt(x, y); if (c && (same(c, endPos) || (c[0] === locate(endPos - 1)[0] && c[1] === locate(endPos - 1)[1] + (endPos - lastPos)))) return {x, y}; } return {x: last.right - 1, y}; })();
+  const end = (() => {
+    const y = last.top + last.height / 2;
+    for (const x of [last.right - 1, last.left + 1]) {
+      const c = caretAt(x, y);
+      const atEnd = c && (same(c, endPos) ||
+        (c[0] === locate(endPos - 1)[0] && c[1] === locate(endPos - 1)[1] + (endPos - lastPos)));
+      if (atEnd) return {x, y};
+    }
+    return {x: last.right - 1, y};
+  })();
   return {start: pick(first, at), end};
 }"""
 
@@ -88,8 +106,9 @@ def test_an_annotator_marks_rates_and_sources_a_claim_and_sees_it_after_reload(l
 
     claim = Claim.objects.get()
     assert claim.exact == sentence
-    assert claim.rating.name == "Mostly true"
-    assert list(claim.sources.values_list("url", "stance")) == [("https://www.france24.com/en/interview-abadi", "supports")]
+    assert claim.rating is not None and claim.rating.name == "Mostly true"
+    sources = list(claim.sources.values_list("url", "stance"))
+    assert sources == [("https://www.france24.com/en/interview-abadi", "supports")]
 
     page.reload()
     assert highlighted_text(page, claim.pk) == sentence
@@ -111,7 +130,7 @@ def test_offsets_survive_an_emoji_and_arabic_text(live_server, page, alice, desk
         select_with_mouse(page, quote)
         page.get_by_role("button", name="Mark claim").click()
         page.wait_for_url("**/claims/*/")
-        claim = Claim.objects.order_by("-pk").first()
+        claim = Claim.objects.latest("pk")
         assert claim.exact == quote
         assert text[claim.start_offset : claim.end_offset] == quote
 
@@ -122,7 +141,9 @@ def test_two_overlapping_claims_both_show_and_both_open(live_server, page, alice
 
     def mark(quote: str) -> Claim:
         start = text.index(quote)
-        return claim_create(actor=alice, article=article, version=version, exact=quote, start=start, end=start + len(quote))
+        return claim_create(
+            actor=alice, article=article, version=version, exact=quote, start=start, end=start + len(quote)
+        )
 
     outer = mark("It is a possibility. If we get the offer we will consider it")
     inner = mark("If we get the offer we will consider it and I would welcome it.")
@@ -143,7 +164,9 @@ def test_a_script_in_a_rationale_is_shown_as_text_and_never_runs(live_server, pa
     version = article.versions.get()
     quote = "It is a possibility."
     start = version.text.index(quote)
-    claim = claim_create(actor=alice, article=article, version=version, exact=quote, start=start, end=start + len(quote))
+    claim = claim_create(
+        actor=alice, article=article, version=version, exact=quote, start=start, end=start + len(quote)
+    )
     hostile = '<script>window.__pwned = 1</script><img src="x" onerror="window.__pwned = 2">'
     claim_update(claim=claim, actor=alice, revision=claim.revision, fields={"rationale": hostile})
 
@@ -180,8 +203,11 @@ def test_an_orphan_is_listed_and_re_attached_by_selecting_the_new_text(live_serv
     article = article_import(workspace=desk, text=text, title="Headline").article
     quote = "the strikes would start in days"
     start = text.index(quote)
-    claim = claim_create(actor=alice, article=article, version=article.versions.get(), exact=quote, start=start, end=start + len(quote))
-    article_import(workspace=desk, text="Headline\nThe minister said bombing could begin within a week.\nOther news.", title="Headline")
+    claim = claim_create(
+        actor=alice, article=article, version=article.versions.get(), exact=quote, start=start, end=start + len(quote)
+    )
+    new_text = "Headline\nThe minister said bombing could begin within a week.\nOther news."
+    article_import(workspace=desk, text=new_text, title="Headline")
 
     login(page, live_server, "alice")
     page.goto(article_url(live_server, article))
@@ -200,7 +226,9 @@ def test_the_panel_and_the_highlights_open_each_other_and_ctrl_s_saves(live_serv
     version = article.versions.get()
     quote = "Not yet"
     start = version.text.index(quote)
-    claim = claim_create(actor=alice, article=article, version=version, exact=quote, start=start, end=start + len(quote))
+    claim = claim_create(
+        actor=alice, article=article, version=version, exact=quote, start=start, end=start + len(quote)
+    )
     login(page, live_server, "alice")
     page.goto(article_url(live_server, article))
 

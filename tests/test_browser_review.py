@@ -24,12 +24,17 @@ def session(browser, live_server, username):
 def ready_draft(article, author, quote):
     version = article.versions.get()
     start = version.text.index(quote)
-    claim = claim_create(actor=author, article=article, version=version, exact=quote, start=start, end=start + len(quote))
+    claim = claim_create(
+        actor=author, article=article, version=version, exact=quote, start=start, end=start + len(quote)
+    )
+    rating = article.workspace.rating_scale.labels.get(name="True")
     claim = claim_update(
         claim=claim, actor=author, revision=claim.revision,
-        fields={"claim_reviewed": f"Restatement of {quote[:30]}", "rating": article.workspace.rating_scale.labels.get(name="True")},
+        fields={"claim_reviewed": f"Restatement of {quote[:30]}", "rating": rating},
     )
-    Source.objects.create(claim=claim, url="https://example.org/evidence", title="The evidence", stance="supports", created_by=author)
+    Source.objects.create(
+        claim=claim, url="https://example.org/evidence", title="The evidence", stance="supports", created_by=author
+    )
     return claim
 
 
@@ -65,7 +70,8 @@ def test_submit_review_approve_and_request_changes_across_two_browsers(browser, 
         assert "Restatement of It is a possibility." in approved.inner_text()
 
         # The second one gets "changes requested" with a comment, is fixed and resubmitted.
-        reviewer.locator(f'[data-testid=queue-row][data-claim="{second.pk}"]').get_by_role("button", name="Review this").click()
+        second_row = reviewer.locator(f'[data-testid=queue-row][data-claim="{second.pk}"]')
+        second_row.get_by_role("button", name="Review this").click()
         reviewer.wait_for_url(f"**/review/{second.pk}/")
         reviewer.get_by_role("button", name="Request changes").click()  # no comment yet
         reviewer.wait_for_load_state("load")

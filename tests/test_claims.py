@@ -34,8 +34,9 @@ def post_json(client, url, body):
 def selectors(article, quote=QUOTE, **overrides):
     version = article.versions.get()
     start = version.text.index(quote)
-    body = {"version": version.pk, "exact": quote, "start": start, "end": start + len(quote),
-            "prefix": version.text[max(0, start - 32):start], "suffix": version.text[start + len(quote):start + len(quote) + 32]}
+    end = start + len(quote)
+    body = {"version": version.pk, "exact": quote, "start": start, "end": end,
+            "prefix": version.text[max(0, start - 32):start], "suffix": version.text[end:end + 32]}
     body.update(overrides)
     return body
 
@@ -49,9 +50,11 @@ def claim(article, alice):
 
 def claim_form(claim, **overrides):
     data = {
-        "revision": claim.revision, "claim_reviewed": "Abadi says airstrikes are possible", "claimant": "Haider al-Abadi",
-        "claim_date": "2015-10-01", "rating": claim.workspace.rating_scale.labels.get(name="True").pk, "rationale": "On record.",
-        "sources-TOTAL_FORMS": "1", "sources-INITIAL_FORMS": "0", "sources-MIN_NUM_FORMS": "0", "sources-MAX_NUM_FORMS": "1000",
+        "revision": claim.revision, "claim_reviewed": "Abadi says airstrikes are possible",
+        "claimant": "Haider al-Abadi", "claim_date": "2015-10-01",
+        "rating": claim.workspace.rating_scale.labels.get(name="True").pk, "rationale": "On record.",
+        "sources-TOTAL_FORMS": "1", "sources-INITIAL_FORMS": "0",
+        "sources-MIN_NUM_FORMS": "0", "sources-MAX_NUM_FORMS": "1000",
         "sources-0-url": "", "sources-0-title": "", "sources-0-publisher": "", "sources-0-quote": "",
         "sources-0-stance": "context", "sources-0-accessed_on": "", "sources-0-archive_url": "",
     }
@@ -64,7 +67,8 @@ def test_marking_a_claim_stores_w3c_selectors_in_code_points(client, alice, arti
     response = post_json(client, create_url(article), selectors(article))
     assert response.status_code == 201, response.content
     claim = Claim.objects.get()
-    assert (claim.exact, claim.start_offset, claim.end_offset) == (QUOTE, response.json()["start"], response.json()["end"])
+    stored = (claim.exact, claim.start_offset, claim.end_offset)
+    assert stored == (QUOTE, response.json()["start"], response.json()["end"])
     assert len(claim.prefix) == 32 and claim.version.text.endswith(claim.prefix + claim.exact, 0, claim.end_offset)
 
 
@@ -99,7 +103,8 @@ def test_a_bad_selector_is_a_clear_400_and_stores_nothing(client, alice, article
 
 def test_a_selector_on_an_old_version_is_refused(client, alice, article, desk):
     old = selectors(article)
-    article_import(workspace=desk, text=article.versions.get().text + "\nA correction was appended.", title=article.title)
+    corrected = article.versions.get().text + "\nA correction was appended."
+    article_import(workspace=desk, text=corrected, title=article.title)
     client.force_login(alice)
     response = post_json(client, create_url(article), old)
     assert response.status_code == 400 and "newer version" in response.json()["error"]
@@ -114,12 +119,13 @@ def test_an_outsider_cannot_mark_claims_in_a_desk_they_do_not_belong_to(client, 
 def test_saving_the_editor_stores_fields_and_a_source(client, alice, claim):
     client.force_login(alice)
     response = client.post(edit_url(claim), claim_form(claim, **{
-        "sources-0-url": "https://example.org/interview", "sources-0-title": "Interview", "sources-0-stance": "supports",
-        "sources-0-accessed_on": "2015-10-02",
+        "sources-0-url": "https://example.org/interview", "sources-0-title": "Interview",
+        "sources-0-stance": "supports", "sources-0-accessed_on": "2015-10-02",
     }))
     assert response.status_code == 302
     claim.refresh_from_db()
-    assert (claim.claim_reviewed, claim.rating.name, claim.revision) == ("Abadi says airstrikes are possible", "True", 2)
+    saved = (claim.claim_reviewed, claim.rating.name, claim.revision)
+    assert saved == ("Abadi says airstrikes are possible", "True", 2)
     source = claim.sources.get()
     assert (source.url, source.stance, source.accessed_on, source.created_by) == (
         "https://example.org/interview", "supports", date(2015, 10, 2), claim.created_by)
@@ -233,7 +239,9 @@ def test_an_orphan_is_re_attached_by_selecting_new_text(client, alice, bob, desk
     version = article.versions.get()
     quote = "the strikes would start in days"
     start = text.index(quote)
-    claim = claim_create(actor=alice, article=article, version=version, exact=quote, start=start, end=start + len(quote))
+    claim = claim_create(
+        actor=alice, article=article, version=version, exact=quote, start=start, end=start + len(quote)
+    )
     new_text = "Headline\nThe minister said that bombing could begin within a week.\nOther news."
     v2 = article_import(workspace=desk, text=new_text, title="Headline").version
     claim.refresh_from_db()
@@ -241,7 +249,8 @@ def test_an_orphan_is_re_attached_by_selecting_new_text(client, alice, bob, desk
 
     url = reverse("claim_reattach", args=[desk.slug, claim.pk])
     new_quote = "bombing could begin within a week"
-    body = {"revision": claim.revision, "exact": new_quote, "start": new_text.index(new_quote), "end": new_text.index(new_quote) + len(new_quote)}
+    new_start = new_text.index(new_quote)
+    body = {"revision": claim.revision, "exact": new_quote, "start": new_start, "end": new_start + len(new_quote)}
     client.force_login(bob)  # a teammate who is not the author or an admin
     assert post_json(client, url, body).status_code == 403
     client.force_login(alice)
@@ -281,9 +290,13 @@ def test_the_article_page_costs_the_same_queries_for_10_or_1000_claims(client, a
 
 
 def test_the_articles_page_searches_filters_and_counts_by_state(client, alice, desk, article):
-    other = article_import(workspace=desk, text="Football results\nThe home side won 3-1.", publisher="Sports Daily").article
-    claim = claim_create(actor=alice, article=article, version=article.versions.get(), exact=QUOTE,
-                         start=article.versions.get().text.index(QUOTE), end=article.versions.get().text.index(QUOTE) + len(QUOTE))
+    football = "Football results\nThe home side won 3-1."
+    other = article_import(workspace=desk, text=football, publisher="Sports Daily").article
+    version = article.versions.get()
+    start = version.text.index(QUOTE)
+    claim = claim_create(
+        actor=alice, article=article, version=version, exact=QUOTE, start=start, end=start + len(QUOTE)
+    )
     client.force_login(alice)
     url = reverse("article_list", args=[desk.slug])
 
@@ -309,7 +322,12 @@ def test_adding_an_article_by_paste_and_by_upload(client, alice, desk):
     assert response.status_code == 302
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    upload = SimpleUploadedFile("story.html", b"<html><head><title>Uploaded story</title></head><body><article><p>" + b"Uploaded body text that is long enough to be the main content of the page. " * 3 + b"</p></article></body></html>")
+    upload = SimpleUploadedFile(
+        "story.html",
+        b"<html><head><title>Uploaded story</title></head><body><article><p>"
+        + b"Uploaded body text that is long enough to be the main content of the page. " * 3
+        + b"</p></article></body></html>",
+    )
     assert client.post(url, {"file": upload}).status_code == 302
     assert set(desk.articles.values_list("title", flat=True)) == {"Pasted headline", "Uploaded story"}
 

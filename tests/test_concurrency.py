@@ -68,7 +68,7 @@ def test_many_reviewers_taking_at_once_never_hold_the_same_claim(article, alice,
     taken = [pk for result in results for pk in result]
     assert sorted(taken) == sorted(c.pk for c in claims)  # each exactly once
     holders = dict(Claim.objects.values_list("pk", "held_by_id"))
-    for reviewer, result in zip(reviewers, results):
+    for reviewer, result in zip(reviewers, results, strict=True):
         assert all(holders[pk] == reviewer.pk for pk in result)
 
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from annotations.models import ExportJob
 from annotations.services.exports import export_file_path, exports_expire
-from tests.test_api import api_as, approved_claim
+from tests.test_api import api_as, approved_claim, streamed_body
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,7 +24,9 @@ def wait_for_job(client, job_id, timeout=30):
     raise AssertionError(f"export {job_id} did not finish in {timeout}s: {job}")
 
 
-def test_an_export_job_runs_on_a_real_worker_and_matches_the_streamed_export(celery_worker, alice, bob, article, desk, settings):
+def test_an_export_job_runs_on_a_real_worker_and_matches_the_streamed_export(
+    celery_worker, alice, bob, article, desk, settings
+):
     settings.OUTBOX_AUTOSEND = True
     for quote in ("It is a possibility.", "Not yet", "massive information"):
         approved_claim(article, alice, bob, quote=quote)
@@ -35,8 +37,8 @@ def test_an_export_job_runs_on_a_real_worker_and_matches_the_streamed_export(cel
 
     job = wait_for_job(client, created.json()["id"])
     assert (job["status"], job["rows_done"], job["rows_total"]) == ("done", 3, 3), job
-    downloaded = b"".join(client.get(job["download_url"]).streaming_content)
-    streamed = b"".join(client.get(f"/api/v1/verdicts/export?format=csv&workspace={desk.slug}").streaming_content)
+    downloaded = streamed_body(client.get(job["download_url"]))
+    streamed = streamed_body(client.get(f"/api/v1/verdicts/export?format=csv&workspace={desk.slug}"))
     assert downloaded == streamed
 
     # The exports page lists it with its link.
@@ -56,10 +58,11 @@ def test_export_files_are_removed_after_the_retention_period(alice, bob, article
     export_job_run(job_id=job.pk)
     job.refresh_from_db()
     path = export_file_path(job)
-    assert path.exists() and job.status == "done"
+    assert path is not None and path.exists() and job.status == "done"
 
     assert exports_expire() == 0  # still within the retention period
-    ExportJob.objects.filter(pk=job.pk).update(finished_at=timezone.now() - timedelta(hours=settings.EXPORT_RETENTION_HOURS + 1))
+    retention = timedelta(hours=settings.EXPORT_RETENTION_HOURS)
+    ExportJob.objects.filter(pk=job.pk).update(finished_at=timezone.now() - retention - timedelta(hours=1))
     assert exports_expire() == 1
     assert not path.exists()
     response = api_as(alice).get(f"/api/v1/exports/{job.pk}/download/")

@@ -11,10 +11,10 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 from rest_framework.test import APIClient
 
+from annotations.models import Source
 from annotations.services.claims import claim_update
 from annotations.services.workflow import claim_reopen
-from annotations.models import Source
-from tests.test_api import api_as, approved_claim
+from tests.test_api import api_as, approved_claim, streamed_body
 
 pytestmark = pytest.mark.django_db
 
@@ -62,7 +62,7 @@ def export(client, fmt, **params):
     query = "&".join(f"{k}={v}" for k, v in {"format": fmt, **params}.items())
     response = client.get(f"/api/v1/verdicts/export?{query}")
     assert response.status_code == 200, response.content
-    return b"".join(response.streaming_content).decode("utf-8")
+    return streamed_body(response).decode("utf-8")
 
 
 def test_every_exported_w3c_annotation_passes_every_must_assertion(alice, verdicts, w3c_registry):
@@ -154,7 +154,8 @@ def test_updated_since_gives_only_what_changed(alice, verdicts):
     from annotations.models import Claim
 
     Claim.objects.filter(pk=verdicts[1].pk).update(updated_at=timezone.now())
-    changed = [json.loads(line)["id"] for line in export(client, "jsonl", updated_since=mark.isoformat().replace("+", "%2B")).splitlines()]
+    since = mark.isoformat().replace("+", "%2B")
+    changed = [json.loads(line)["id"] for line in export(client, "jsonl", updated_since=since).splitlines()]
     assert changed == [verdicts[1].pk]
 
 

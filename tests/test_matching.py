@@ -15,33 +15,45 @@ ARTICLES = ROOT / "fixtures" / "articles"
 # (article file, quote, restatement as an editor would write it), grouped by the claim they make.
 REPEATED = {
     "Russia would consider airstrikes in Iraq if asked": [
-        ("000", "Moscow has not yet received a request for military assistance from the Iraqi government in the fight against the Takfiri terror network, but it would consider such an appeal",
+        ("000",
+         ("Moscow has not yet received a request for military assistance from the Iraqi government in the fight "
+          "against the Takfiri terror network, but it would consider such an appeal"),
          "Russia would consider an Iraqi request for military help"),
         ("001", "his country would consider launching the strikes if it gets “such a request from the Iraqi government",
          "Russia would consider strikes in Iraq if Baghdad asked"),
-        ("002", "Russia said it would consider extending its airstrikes against Daesh in Syria to include targets in Iraq if it received requests from Baghdad.",
+        ("002",
+         ("Russia said it would consider extending its airstrikes against Daesh in Syria to include targets in Iraq if "
+          "it received requests from Baghdad."),
          "Russia would consider extending airstrikes to Iraq on request"),
-        ("004", "Russia is ready to consider expanding its new military campaign beyond Syria to launch airstrikes in Iraq if Baghdad asks it to do so",
+        ("004",
+         ("Russia is ready to consider expanding its new military campaign beyond Syria to launch airstrikes in Iraq "
+          "if Baghdad asks it to do so"),
          "Russia is ready to consider airstrikes in Iraq if Baghdad asks"),
     ],
     "Abadi would welcome Russian airstrikes": [
-        ("001", "If we get the offer we will consider it and I would welcome it.", "Abadi would welcome Russian airstrikes in Iraq"),
+        ("001", "If we get the offer we will consider it and I would welcome it.",
+         "Abadi would welcome Russian airstrikes in Iraq"),
         ("004", "In actual fact, I would welcome it.", "Iraq's prime minister would welcome Russian strikes"),
     ],
     "Zamili: in the coming days or weeks": [
         ("000", "I think in the upcoming few days or weeks Iraq will be forced to ask Russia to launch airstrikes",
          "Iraq will ask Russia for airstrikes within days or weeks"),
-        ("002", "We might be obliged to request Russia to carry out air strikes in Iraq in the coming few days or weeks",
+        ("002",
+         "We might be obliged to request Russia to carry out air strikes in Iraq in the coming few days or weeks",
          "Baghdad may request Russian air strikes in the coming days or weeks"),
     ],
 }
 UNRELATED = [
-    ("000", "the Russian airstrike campaign against foreign-backed terrorist forces across Syria", "Russia's Syria campaign was a major success"),
+    ("000", "the Russian airstrike campaign against foreign-backed terrorist forces across Syria",
+     "Russia's Syria campaign was a major success"),
     ("001", "The Iraqi army has managed to push back the group from some northern territories, including from Tikrit",
      "The Iraqi army pushed Daesh out of Tikrit"),
-    ("002", "Iraq and a number of Iraqi factions backed by Iran are sceptical about the effectiveness of the strikes carried out by the US-led coalition in Syria.",
+    ("002",
+     ("Iraq and a number of Iraqi factions backed by Iran are sceptical about the effectiveness of the strikes carried "
+      "out by the US-led coalition in Syria."),
      "Iran-backed Iraqi factions doubt the US-led coalition's strikes"),
-    ("004", "Baghdad said earlier this week that it had been sharing intelligence with Russia, Syria and Iran for some time",
+    ("004",
+     "Baghdad said earlier this week that it had been sharing intelligence with Russia, Syria and Iran for some time",
      "Iraq shares intelligence with Russia, Syria and Iran"),
 ]
 
@@ -56,7 +68,9 @@ def demo_claims(desk, alice):
         article = articles[code]
         version = article.versions.get()
         start = version.text.index(quote)
-        claim = claim_create(actor=alice, article=article, version=version, exact=quote, start=start, end=start + len(quote))
+        claim = claim_create(
+            actor=alice, article=article, version=version, exact=quote, start=start, end=start + len(quote)
+        )
         return claim_update(claim=claim, actor=alice, revision=claim.revision, fields={"claim_reviewed": restatement})
 
     groups = {name: [mark(*spec) for spec in specs] for name, specs in REPEATED.items()}
@@ -79,7 +93,8 @@ def test_the_repeated_demo_claims_find_each_other(demo_claims, settings, capsys)
         ids = {c.pk for c in group}
         linked = {group[0].pk}
         for _ in group:  # grow the set of claims reachable through suggestions
-            linked |= set(ClaimMatch.objects.filter(claim_id__in=linked, other_id__in=ids).values_list("other_id", flat=True))
+            reached = ClaimMatch.objects.filter(claim_id__in=linked, other_id__in=ids)
+            linked |= set(reached.values_list("other_id", flat=True))
         assert linked == ids, f"{name}: not all tellings are linked"
         for claim in group:
             scores = claim_match_scores(claim=claim)

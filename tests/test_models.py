@@ -23,16 +23,16 @@ def make_claim(on_article, user, **overrides) -> Claim:
     article = on_article
     version = article.versions.get()
     start = version.text.index(SENTENCE)
-    fields = dict(
-        workspace=article.workspace,
-        article=article,
-        version=version,
-        exact=SENTENCE,
-        start_offset=start,
-        end_offset=start + len(SENTENCE),
-        created_by=user,
-        last_edited_by=user,
-    )
+    fields = {
+        "workspace": article.workspace,
+        "article": article,
+        "version": version,
+        "exact": SENTENCE,
+        "start_offset": start,
+        "end_offset": start + len(SENTENCE),
+        "created_by": user,
+        "last_edited_by": user,
+    }
     fields.update(overrides)
     return Claim.objects.create(**fields)
 
@@ -44,9 +44,8 @@ def snapshot(model) -> list[tuple]:
 def assert_refused(model, write, constraint: str) -> None:
     """The write raises, names the constraint, and leaves the table as it was."""
     before = snapshot(model)
-    with pytest.raises(DatabaseError) as excinfo:
-        with transaction.atomic():
-            write()
+    with pytest.raises(DatabaseError) as excinfo, transaction.atomic():
+        write()
     diag = getattr(excinfo.value.__cause__, "diag", None)
     assert constraint in f"{getattr(diag, 'constraint_name', '')} {excinfo.value}"
     assert snapshot(model) == before
@@ -196,7 +195,7 @@ def test_rejecting_or_requesting_changes_needs_a_comment(article, alice, bob):
     for decision in ("reject", "request_changes"):
         assert_refused(
             Review,
-            lambda: Review.objects.create(
+            lambda decision=decision: Review.objects.create(
                 claim=claim, reviewer=bob, decision=decision, comment="  \n", claim_revision=1
             ),
             "review_comment_required_unless_approved",

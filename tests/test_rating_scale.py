@@ -10,7 +10,8 @@ pytestmark = pytest.mark.django_db
 
 
 def labels(desk):
-    return list(RatingLabel.objects.filter(scale__workspace=desk).order_by("position").values_list("name", "value", "color"))
+    scale = RatingLabel.objects.filter(scale__workspace=desk).order_by("position")
+    return list(scale.values_list("name", "value", "color"))
 
 
 def messages_of(response):

@@ -32,7 +32,9 @@ QUOTE = "It is a possibility."
 def new_claim(article, author, quote=QUOTE) -> Claim:
     version = article.versions.get()
     start = version.text.index(quote)
-    return claim_create(actor=author, article=article, version=version, exact=quote, start=start, end=start + len(quote))
+    return claim_create(
+        actor=author, article=article, version=version, exact=quote, start=start, end=start + len(quote)
+    )
 
 
 def fresh(claim) -> Claim:
@@ -45,10 +47,14 @@ def test_the_whole_road_to_approval_with_changes_requested_on_the_way(article, a
 
     claim = claim_take_next(workspace=article.workspace, actor=bob)
     assert (claim.state, claim.held_by) == ("in_review", bob)
-    claim = claim_decide(claim=claim, actor=bob, decision="request_changes", comment="Cite the interview.", revision=claim.revision)
+    claim = claim_decide(
+        claim=claim, actor=bob, decision="request_changes", comment="Cite the interview.", revision=claim.revision
+    )
     assert (claim.state, claim.held_by) == ("changes_requested", None)
 
-    claim = claim_update(claim=claim, actor=alice, revision=claim.revision, fields={"rationale": "France 24 interview."})
+    claim = claim_update(
+        claim=claim, actor=alice, revision=claim.revision, fields={"rationale": "France 24 interview."}
+    )
     claim = claim_submit(claim=claim, actor=alice, revision=claim.revision)
     claim = claim_take(claim=fresh(claim), actor=bob)
     claim = claim_decide(claim=claim, actor=bob, decision="approve", comment="", revision=claim.revision)
@@ -56,7 +62,8 @@ def test_the_whole_road_to_approval_with_changes_requested_on_the_way(article, a
     assert list(claim.reviews.values_list("decision", "reviewer__username", "comment")) == [
         ("request_changes", "bob", "Cite the interview."), ("approve", "bob", ""),
     ]
-    actions = list(AuditEvent.objects.filter(object_type="claim", object_id=str(claim.pk)).values_list("action", flat=True))
+    events = AuditEvent.objects.filter(object_type="claim", object_id=str(claim.pk))
+    actions = list(events.values_list("action", flat=True))
     assert actions.count("claim.submitted") == 2 and "claim.changes_requested" in actions
     assert actions[-1] == "claim.approved"
 
@@ -78,9 +85,8 @@ def test_nobody_reviews_a_claim_they_wrote_or_last_edited(article, alice, bob, c
         claim_take(claim=claim, actor=alice)
     assert claim_take_next(workspace=article.workspace, actor=alice) is None
     # and the database refuses a self-review written around the services
-    with pytest.raises(DatabaseError, match="Nobody reviews a claim they wrote or last edited"):
-        with transaction.atomic():
-            Review.objects.create(claim=claim, reviewer=alice, decision="approve", claim_revision=claim.revision)
+    with pytest.raises(DatabaseError, match="Nobody reviews a claim they wrote or last edited"), transaction.atomic():
+        Review.objects.create(claim=claim, reviewer=alice, decision="approve", claim_revision=claim.revision)
 
 
 def test_a_hold_expires_and_the_claim_returns_to_the_queue(article, alice, bob, crew, settings):
@@ -142,7 +148,9 @@ def test_submitting_mails_the_reviewers_and_deciding_mails_the_author(
 
     mail.outbox.clear()
     claim = claim_take(claim=claim, actor=bob)
-    claim_decide(claim=claim, actor=bob, decision="reject", comment="The quote is out of context.", revision=claim.revision)
+    claim_decide(
+        claim=claim, actor=bob, decision="reject", comment="The quote is out of context.", revision=claim.revision
+    )
     assert tasks.notify_claim_decided(claim.pk) == 1
     assert mail.outbox[0].to == ["alice@example.org"]
     assert "Reject" in mail.outbox[0].subject and "The quote is out of context." in mail.outbox[0].body
@@ -159,14 +167,18 @@ def test_a_stale_decision_is_a_conflict_and_changes_nothing(article, alice, bob)
 
 # --- The permission matrix: every role against every edit and transition ------------------
 
+def decide(decision: str, comment: str):
+    return lambda c, u: claim_decide(claim=c, actor=u, decision=decision, comment=comment, revision=c.revision)
+
+
 ACTIONS = {
     "edit": ("draft", lambda c, u: claim_update(claim=c, actor=u, revision=c.revision, fields={"claimant": "X"})),
     "delete": ("draft", lambda c, u: claim_delete(claim=c, actor=u, revision=c.revision)),
     "submit": ("draft", lambda c, u: claim_submit(claim=c, actor=u, revision=c.revision)),
     "take": ("submitted", lambda c, u: claim_take(claim=c, actor=u)),
-    "approve": ("in_review", lambda c, u: claim_decide(claim=c, actor=u, decision="approve", comment="", revision=c.revision)),
-    "request_changes": ("in_review", lambda c, u: claim_decide(claim=c, actor=u, decision="request_changes", comment="Fix.", revision=c.revision)),
-    "reject": ("in_review", lambda c, u: claim_decide(claim=c, actor=u, decision="reject", comment="No.", revision=c.revision)),
+    "approve": ("in_review", decide("approve", "")),
+    "request_changes": ("in_review", decide("request_changes", "Fix.")),
+    "reject": ("in_review", decide("reject", "No.")),
     "release": ("in_review", lambda c, u: claim_release(claim=c, actor=u)),
     "reopen": ("approved", lambda c, u: claim_reopen(claim=c, actor=u, reason="Correction.", revision=c.revision)),
 }
