@@ -9,6 +9,8 @@ for one named in a request body (the API answers 400 naming the field).
 What a user may *do* with what they see is decided in `permissions.py`.
 """
 
+from typing import Any
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
@@ -35,16 +37,21 @@ from annotations.permissions import remember_membership
 User = AbstractBaseUser | AnonymousUser
 
 
+def _user_id(user: User) -> int:
+    """The user's id; an anonymous user's matches no row."""
+    return user.pk if user.pk is not None else 0
+
+
 def _missing(field: str | None, message: str) -> Exception:
     return ValidationError({field: message}) if field else Http404(message)
 
 
 # --- Everything a user may read ------------------------------------------------------------
 
-def workspace_ids_of(user: User, *, role: str | None = None) -> QuerySet[Membership]:
+def workspace_ids_of(user: User, *, role: str | None = None) -> QuerySet:
     """The ids of the user's desks, as a subquery. By id, so an anonymous user (the schema
     generator's) simply gets nothing."""
-    memberships = Membership.objects.filter(user_id=user.pk)
+    memberships = Membership.objects.filter(user_id=_user_id(user))
     if role is not None:
         memberships = memberships.filter(role=role)
     return memberships.values("workspace_id")
@@ -94,7 +101,7 @@ def export_jobs_of(user: User) -> QuerySet[ExportJob]:
 
 
 def api_tokens_of(user: User) -> QuerySet[ApiToken]:
-    return ApiToken.objects.filter(user_id=user.pk)
+    return ApiToken.objects.filter(user_id=_user_id(user))
 
 
 # --- One object, or a clear refusal --------------------------------------------------------
@@ -103,7 +110,7 @@ def workspace_get(*, user: User, slug: str, field: str | None = None) -> Workspa
     """The desk, read with the user's membership in one query; the membership is kept
     where the permission predicates look for it, so asking `can(...)` next costs nothing."""
     membership = (
-        Membership.objects.select_related("workspace").filter(user_id=user.pk, workspace__slug=slug).first()
+        Membership.objects.select_related("workspace").filter(user_id=_user_id(user), workspace__slug=slug).first()
         if user.is_authenticated else None
     )
     if membership is None:
@@ -115,7 +122,7 @@ def workspace_get(*, user: User, slug: str, field: str | None = None) -> Workspa
 def _with_membership(objects: QuerySet, user: User) -> QuerySet:
     """Only objects of the user's desks, each carrying the user's membership id and role
     (two probes of the membership's unique index, in the same query)."""
-    mine = Membership.objects.filter(workspace_id=OuterRef("workspace_id"), user_id=user.pk)
+    mine = Membership.objects.filter(workspace_id=OuterRef("workspace_id"), user_id=_user_id(user))
     return objects.annotate(
         membership_id=Subquery(mine.values("id")[:1]), membership_role=Subquery(mine.values("role")[:1])
     ).filter(membership_id__isnull=False)
@@ -123,8 +130,10 @@ def _with_membership(objects: QuerySet, user: User) -> QuerySet:
 
 def _remember(user: User, obj: Article | Claim) -> None:
     """Keep the membership read with `obj` where the permission predicates look first."""
+    annotated: Any = obj  # membership_id and membership_role come from _with_membership
     remember_membership(user, Membership(
-        pk=obj.membership_id, workspace_id=obj.workspace_id, user_id=user.pk, role=obj.membership_role,
+        pk=annotated.membership_id, workspace_id=obj.workspace_id, user_id=_user_id(user),
+        role=annotated.membership_role,
     ))
 
 

@@ -63,7 +63,7 @@ def wait_for_sends(timeout: float = 10) -> bool:
     """Wait until the sends handed to the sender thread are done (tests, orderly shutdown)."""
     with _lock:
         pending = list(_pending)
-    done, not_done = futures_wait(pending, timeout=timeout)
+    _, not_done = futures_wait(pending, timeout=timeout)
     return not not_done
 
 
@@ -90,7 +90,8 @@ def send(message_id: int) -> bool:
 def drain(limit: int = 500) -> int:
     """Send what is waiting, oldest first; stop at the first failure (the broker is down)."""
     sent = 0
-    for message_id in OutboxMessage.objects.filter(sent_at__isnull=True).order_by("id").values_list("id", flat=True)[:limit]:
+    waiting = OutboxMessage.objects.filter(sent_at__isnull=True).order_by("id").values_list("id", flat=True)
+    for message_id in waiting[:limit]:
         if not send(message_id):
             break
         sent += 1

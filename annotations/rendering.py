@@ -6,7 +6,9 @@ wrapping, and the browser can turn a DOM selection back into code points.
 """
 
 import itertools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -53,7 +55,7 @@ def render_highlights(text: str, marks: list[Mark]) -> SafeString:
     return mark_safe("".join(out))
 
 
-def render_claim_items(rows: list[dict], *, edit_url_template: str, unrated_color: str) -> SafeString:
+def render_claim_items(rows: Sequence[Mapping[str, Any]], *, edit_url_template: str, unrated_color: str) -> SafeString:
     """The side panel's list, one <li> per claim row (see selectors.article_reader).
 
     Built here rather than in a template loop: at 1,000 claims the template engine

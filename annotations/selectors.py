@@ -1,6 +1,7 @@
 """Every read of the desk that is more than a get(): querysets built for their page."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.postgres.search import SearchQuery, SearchVector
@@ -19,6 +20,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 
 from annotations.models import (
+    SOURCE_PROBLEMS,
     AnchorStatus,
     Article,
     ArticleVersion,
@@ -28,7 +30,6 @@ from annotations.models import (
     ExportJob,
     Membership,
     RatingLabel,
-    SOURCE_PROBLEMS,
     RatingScale,
     Review,
     Source,
@@ -94,7 +95,7 @@ def article_search(
     if has_claims:
         qs = qs.filter(claim_count__gt=0)
     if has_drafts:
-        qs = qs.filter(n_draft__gt=0)
+        qs = qs.filter(Exists(Claim.objects.filter(article=OuterRef("pk"), state=ClaimState.DRAFT)))
     if publisher.strip():
         qs = qs.filter(publisher=publisher.strip())
     return qs
@@ -179,7 +180,9 @@ def rating_scales_for_api(*, scales: QuerySet[RatingScale]) -> QuerySet[RatingSc
 
 def articles_for_api(*, articles: QuerySet[Article]) -> QuerySet[Article]:
     """Articles with their desk, latest version number and claim count (0 when none)."""
-    claims = Claim.objects.filter(article=OuterRef("pk")).order_by().values("article").annotate(n=Count("pk")).values("n")
+    claims = (
+        Claim.objects.filter(article=OuterRef("pk")).order_by().values("article").annotate(n=Count("pk")).values("n")
+    )
     return articles.select_related("workspace").annotate(
         latest_version=Subquery(_latest_version_number(), output_field=IntegerField()),
         claim_count=Coalesce(Subquery(claims, output_field=IntegerField()), 0),
@@ -219,7 +222,7 @@ def claims_none() -> QuerySet[Claim]:
 @dataclass
 class Reader:
     version: ArticleVersion
-    claims: list[dict]
+    claims: list[Any]
     orphans: list[Claim]
     html: str
     panel_html: str
@@ -307,7 +310,10 @@ def queue_counts(*, workspace: Workspace, reviewer) -> dict:
 
 
 def claims_held_by(*, workspace: Workspace, reviewer):
-    return Claim.objects.filter(workspace=workspace, state=ClaimState.IN_REVIEW, held_by=reviewer).order_by("held_until")
+    return (
+        Claim.objects.filter(workspace=workspace, state=ClaimState.IN_REVIEW, held_by=reviewer)
+        .order_by("held_until")
+    )
 
 
 # "Needs changes" first, then drafts, then what waits on others, then the decided.
@@ -426,6 +432,8 @@ def operations_summary() -> dict:
 
     pending = OutboxMessage.objects.filter(sent_at__isnull=True)
     oldest = pending.order_by("id").values_list("created_at", flat=True).first()
+    depth: int | None
+    unacked: int | None
     try:
         client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_connect_timeout=2, socket_timeout=2)
         depth = client.llen("celery")
@@ -441,4 +449,63 @@ def operations_summary() -> dict:
         "outbox_backlog": pending.count(),
         "outbox_oldest_age": (timezone.now() - oldest) if oldest else None,
         "failures": TaskFailure.objects.order_by("-id")[:50],
+    }
+
+
+# --- Publication -----------------------------------------------------------------------------
+
+def _paragraph(text: str, start: int, end: int) -> dict:
+    """The paragraph (line) around a quote, and where the quote is inside it."""
+    begin = text.rfind("\n", 0, start) + 1
+    stop = text.find("\n", end)
+    stop = len(text) if stop == -1 else stop
+    return {"text": text[begin:stop], "start": start - begin, "end": end - begin}
+
+
+def claim_publication_snapshot(*, claim_id: int) -> dict:
+    """Everything a published record says about a verdict, read as it is now: the claim,
+    the quote in its paragraph, the article, the rating with its scale, the sources and
+    the desk that publishes it. Three queries."""
+    claim = (
+        Claim.objects.filter(pk=claim_id)
+        .values(
+            "id", "exact", "prefix", "suffix", "start_offset", "end_offset", "claim_reviewed", "claimant",
+            "claim_date", "rationale", "rating_id", "rating__name", "rating__value", "rating__description",
+            "rating__color", "workspace__slug", "workspace__name", "workspace__publisher_name",
+            "workspace__publisher_url", "workspace_id", "article_id", "article__title", "article__url",
+            "article__publisher", "version_id", "version__number", "version__sha256", "version__created_at",
+            "version__text",
+        )
+        .get()
+    )
+    values = [
+        value for value in RatingLabel.objects.filter(scale__workspace_id=claim["workspace_id"])
+        .values_list("value", flat=True) if value is not None
+    ]
+    sources = [
+        {**source, "accessed_on": source["accessed_on"].isoformat() if source["accessed_on"] else None}
+        for source in Source.objects.filter(claim_id=claim_id).order_by("id").values(
+            "url", "title", "publisher", "quote", "stance", "accessed_on", "archive_url")
+    ]
+    return {
+        "claim_id": claim["id"],
+        "workspace": {"slug": claim["workspace__slug"], "name": claim["workspace__name"],
+                      "publisher_name": claim["workspace__publisher_name"],
+                      "publisher_url": claim["workspace__publisher_url"]},
+        "article": {"id": claim["article_id"], "title": claim["article__title"], "url": claim["article__url"],
+                    "publisher": claim["article__publisher"]},
+        "version": {"id": claim["version_id"], "number": claim["version__number"],
+                    "sha256": claim["version__sha256"], "created_at": claim["version__created_at"].isoformat()},
+        "selectors": {"exact": claim["exact"], "prefix": claim["prefix"], "suffix": claim["suffix"],
+                      "start": claim["start_offset"], "end": claim["end_offset"]},
+        "paragraph": _paragraph(claim["version__text"], claim["start_offset"], claim["end_offset"]),
+        "claim_reviewed": claim["claim_reviewed"],
+        "claimant": claim["claimant"],
+        "claim_date": claim["claim_date"].isoformat() if claim["claim_date"] else None,
+        "rating": {"id": claim["rating_id"], "name": claim["rating__name"], "value": claim["rating__value"],
+                   "description": claim["rating__description"], "color": claim["rating__color"]}
+        if claim["rating_id"] else None,
+        "scale": {"best": max(values) if values else None, "worst": min(values) if values else None},
+        "rationale": claim["rationale"],
+        "sources": sources,
     }

@@ -63,7 +63,7 @@ class RatingLabelSerializer(serializers.ModelSerializer):
 
 
 class RatingScaleSerializer(serializers.ModelSerializer):
-    workspace = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    workspace: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     labels = RatingLabelSerializer(many=True, read_only=True)
     best_rating = serializers.SerializerMethodField()
     worst_rating = serializers.SerializerMethodField()
@@ -84,7 +84,8 @@ class RatingScaleSerializer(serializers.ModelSerializer):
 
 
 class MembershipSerializer(serializers.ModelSerializer):
-    workspace = serializers.SlugRelatedField(slug_field="slug", queryset=Workspace.objects.all())
+    workspace: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Workspace.objects.all())
     username = serializers.CharField(source="user.username")
 
     class Meta:
@@ -100,7 +101,7 @@ class MembershipWriteSerializer(serializers.Serializer):
 
 
 class ArticleSerializer(serializers.ModelSerializer):
-    workspace = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    workspace: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     latest_version = serializers.IntegerField(read_only=True)
     claim_count = serializers.IntegerField(read_only=True)
 
@@ -185,7 +186,7 @@ class SelectorsSerializer(serializers.Serializer):
 
 
 class ClaimSerializer(serializers.ModelSerializer):
-    workspace = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    workspace: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     version_sha256 = serializers.CharField(source="version.sha256", read_only=True)
     selectors = serializers.SerializerMethodField()
     rating_name = serializers.CharField(source="rating.name", read_only=True, default=None, allow_null=True)
@@ -287,7 +288,7 @@ class AuditEventSerializer(serializers.ModelSerializer):
 
 
 class ExportJobSerializer(serializers.ModelSerializer):
-    workspace = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    workspace: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     download_url = serializers.SerializerMethodField()
 
     class Meta:
@@ -306,7 +307,7 @@ class UtcDateTimeField(serializers.DateTimeField):
     """A date-time with any offset, read as UTC; one out of range is a 400, not a crash."""
 
     def __init__(self, **kwargs):
-        super().__init__(default_timezone=datetime.timezone.utc, **kwargs)
+        super().__init__(default_timezone=datetime.UTC, **kwargs)
 
     def enforce_timezone(self, value):
         try:

@@ -3,6 +3,7 @@ objects are 404); writes call the same services, and so the same permission rule
 as the pages."""
 
 from django.http import FileResponse, StreamingHttpResponse
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, pagination, status, viewsets
@@ -11,7 +12,6 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from django_filters.rest_framework import DjangoFilterBackend
 
 from annotations import access, exports, selectors
 from annotations.api import filters as f
@@ -35,7 +35,7 @@ class Cursor(pagination.CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
-    ordering = "-id"
+    ordering: str | tuple[str, ...] = "-id"
 
 
 class Scoped(viewsets.GenericViewSet):
@@ -148,7 +148,8 @@ def _claim_response(claim, code=status.HTTP_200_OK) -> Response:
 
 
 @extend_schema_view(
-    retrieve=extend_schema(responses={200: s.ClaimSerializer}, description="Carries an ETag: send it back in If-Match to write."),
+    retrieve=extend_schema(responses={200: s.ClaimSerializer},
+                           description="Carries an ETag: send it back in If-Match to write."),
 )
 class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped):
     serializer_class = s.ClaimSerializer
@@ -282,7 +283,8 @@ class QueueViewSet(mixins.ListModelMixin, Scoped):
         return selectors.claims_for_api(claims=waiting)
 
     def paginate_queryset(self, queryset):
-        self.paginator.ordering = ("submitted_at", "id")
+        if isinstance(self.paginator, Cursor):  # oldest first, as the queue is read
+            self.paginator.ordering = ("submitted_at", "id")
         return super().paginate_queryset(queryset)
 
     @extend_schema(parameters=[OpenApiParameter("workspace", str, required=True)])
@@ -318,7 +320,8 @@ class SourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped):
         claim = access.claim_get(user=request.user, claim_id=claim_id, field="claim")
         body_revision = _int(request.data.get("claim_revision")) if hasattr(request.data, "get") else None
         return write_claim(request, claim, body_revision=body_revision, write=lambda revision: (
-            claim_services.claim_update(claim=claim, actor=request.user, revision=revision, fields={}, sources=[change])))
+            claim_services.claim_update(
+                claim=claim, actor=request.user, revision=revision, fields={}, sources=[change])))
 
     @extend_schema(request=s.SourceSerializer, responses={201: s.SourceSerializer}, parameters=[IF_MATCH])
     def create(self, request):

@@ -1,6 +1,7 @@
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
@@ -49,7 +50,7 @@ def _selectors_from_request(
 @transaction.atomic
 def claim_create(
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     article: Article,
     version: ArticleVersion,
     exact: str,
@@ -84,11 +85,11 @@ def claim_create(
     )
     outbox.enqueue("annotations.tasks.match_claim", claim.pk)
     # A new claim has no sources: say so, so that showing it does not ask the database.
-    claim._prefetched_objects_cache = {"sources": claim.sources.none()}
+    claim._prefetched_objects_cache = {"sources": claim.sources.none()}  # type: ignore[attr-defined]  # Django's own cache
     return claim
 
 
-def _claim_bump(*, claim: Claim, actor: AbstractBaseUser, revision: int, **changes) -> None:
+def _claim_bump(*, claim: Claim, actor: User, revision: int, **changes) -> None:
     """Compare-and-set on the revision: exactly one of two concurrent writers wins."""
     updated = Claim.objects.filter(pk=claim.pk, revision=revision).update(
         revision=F("revision") + 1, last_edited_by=actor, updated_at=timezone.now(), **changes
@@ -116,10 +117,10 @@ class SourceChange:
 def claim_update(
     *,
     claim: Claim,
-    actor: AbstractBaseUser,
+    actor: User,
     revision: int,
     fields: dict,
-    sources: list[SourceChange] = (),
+    sources: Sequence[SourceChange] = (),
 ) -> Claim:
     """Save the editor: the claim's fields and its sources, all or nothing."""
     require(
@@ -141,7 +142,7 @@ def claim_update(
                 writes.append((existing[change.pk], True, False))
             continue
         validation.source_fields_validate(fields=change.fields, new=change.pk is None)
-        source = existing.get(change.pk) or Source(claim=claim, created_by=actor)
+        source = (existing.get(change.pk) if change.pk is not None else None) or Source(claim=claim, created_by=actor)
         old_url = source.url if source.pk else None
         for name in SOURCE_FIELDS:
             if name in change.fields:
@@ -164,7 +165,7 @@ def claim_update(
 
 @as_actor
 @transaction.atomic
-def claim_delete(*, claim: Claim, actor: AbstractBaseUser, revision: int) -> None:
+def claim_delete(*, claim: Claim, actor: User, revision: int) -> None:
     require(
         actor, "annotations.delete_claim", claim, "Only the author can delete a claim, and only while it is a draft."
     )
@@ -178,7 +179,7 @@ def claim_delete(*, claim: Claim, actor: AbstractBaseUser, revision: int) -> Non
 def claim_reattach(
     *,
     claim: Claim,
-    actor: AbstractBaseUser,
+    actor: User,
     revision: int,
     exact: str,
     start: int,
@@ -189,6 +190,8 @@ def claim_reattach(
     if claim.anchor_status != AnchorStatus.ORPHANED:
         raise ValidationError({"claim": "Only an orphaned claim can be re-attached."})
     version = claim.article.versions.order_by("-number").first()
+    if version is None:  # an article always has a version; say so rather than crash if not
+        raise ValidationError({"claim": "The claim's article has no text to re-attach it to."})
     selectors = _selectors_from_request(
         text=version.text, exact=exact, start=start, end=end, prefix=None, suffix=None
     )

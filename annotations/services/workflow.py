@@ -4,7 +4,7 @@ records the review and the audit reason, and sends notifications after commit.""
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import transaction
 from django.db.models import F, Q
@@ -33,14 +33,15 @@ def _hold_until():
 
 
 def _transition(
-    *, claim: Claim, actor: AbstractBaseUser, name: str, revision: int | None,
+    *, claim: Claim, actor: User, name: str, revision: int | None,
     comment: str = "", extra: dict | None = None,
 ) -> Claim:
     t = TRANSITIONS[name]
     require(actor, t.permission, claim, DENIED[name])
     if claim.state not in t.sources:
+        done = EVENT_NAMES[name].replace("_", " ")
         raise ValidationError(
-            {"state": f"A claim that is {claim.get_state_display().lower()} cannot be {EVENT_NAMES[name].replace('_', ' ')}."}
+            {"state": f"A claim that is {claim.get_state_display().lower()} cannot be {done}."}
         )
     comment = (comment or "").strip()
     if t.needs_comment and not comment:
@@ -80,7 +81,7 @@ def _notify_after_commit(name: str, claim: Claim) -> None:
 
 @as_actor
 @transaction.atomic
-def claim_submit(*, claim: Claim, actor: AbstractBaseUser, revision: int) -> Claim:
+def claim_submit(*, claim: Claim, actor: User, revision: int) -> Claim:
     if claim.rating_id is None or not claim.claim_reviewed.strip():
         raise ValidationError(
             {"rating": "Give the claim a restatement and a rating before submitting it."}
@@ -91,7 +92,7 @@ def claim_submit(*, claim: Claim, actor: AbstractBaseUser, revision: int) -> Cla
     )
 
 
-def _available(workspace: Workspace, reviewer: AbstractBaseUser):
+def _available(workspace: Workspace, reviewer: User):
     """Claims this reviewer may take: waiting, or held by someone whose hold ran out;
     never one they wrote or last edited."""
     now = timezone.now()
@@ -116,7 +117,7 @@ def _lockable(claims):
     )
 
 
-def _take_locked(claim: Claim, actor: AbstractBaseUser) -> Claim:
+def _take_locked(claim: Claim, actor: User) -> Claim:
     """Hold a claim whose row this transaction has locked. What the UPDATE writes is known,
     so the claim is brought up to date in memory instead of being read again."""
     now = timezone.now()
@@ -131,7 +132,7 @@ def _take_locked(claim: Claim, actor: AbstractBaseUser) -> Claim:
 
 @as_actor
 @transaction.atomic
-def claim_take_next(*, workspace: Workspace, actor: AbstractBaseUser) -> Claim | None:
+def claim_take_next(*, workspace: Workspace, actor: User) -> Claim | None:
     """Hold the oldest waiting claim for review. Two reviewers never get the same one:
     the row is locked with FOR UPDATE SKIP LOCKED, so a concurrent taker skips it.
 
@@ -152,7 +153,7 @@ def claim_take_next(*, workspace: Workspace, actor: AbstractBaseUser) -> Claim |
 
 @as_actor
 @transaction.atomic
-def claim_take(*, claim: Claim, actor: AbstractBaseUser) -> Claim:
+def claim_take(*, claim: Claim, actor: User) -> Claim:
     """Hold this claim for review ("Review this")."""
     require(actor, "annotations.review_claim", claim, DENIED["take"])
     locked = _lockable(_available(claim.workspace, actor)).filter(pk=claim.pk).first()
@@ -163,14 +164,14 @@ def claim_take(*, claim: Claim, actor: AbstractBaseUser) -> Claim:
 
 @as_actor
 @transaction.atomic
-def claim_release(*, claim: Claim, actor: AbstractBaseUser) -> Claim:
+def claim_release(*, claim: Claim, actor: User) -> Claim:
     return _transition(claim=claim, actor=actor, name="release", revision=None)
 
 
 @as_actor
 @transaction.atomic
 def claim_decide(
-    *, claim: Claim, actor: AbstractBaseUser, decision: str, comment: str, revision: int
+    *, claim: Claim, actor: User, decision: str, comment: str, revision: int
 ) -> Claim:
     if decision not in ("approve", "request_changes", "reject"):
         raise ValidationError({"decision": "Choose approve, request changes or reject."})
@@ -179,7 +180,7 @@ def claim_decide(
 
 @as_actor
 @transaction.atomic
-def claim_reopen(*, claim: Claim, actor: AbstractBaseUser, reason: str, revision: int) -> Claim:
+def claim_reopen(*, claim: Claim, actor: User, reason: str, revision: int) -> Claim:
     """An admin reopens an approved claim for a correction; the old verdict stays in
     the claim's history and its review, and exports carry the new dateModified."""
     return _transition(claim=claim, actor=actor, name="reopen", revision=revision, comment=reason)
@@ -206,7 +207,7 @@ if set(_HANDLERS) != set(TRANSITIONS):
 
 
 def claim_transition(
-    *, claim: Claim, actor: AbstractBaseUser, name: str, revision: int | None = None, comment: str = ""
+    *, claim: Claim, actor: User, name: str, revision: int | None = None, comment: str = ""
 ) -> Claim:
     """Run the transition `name` of the table on the claim, as `actor`.
 
