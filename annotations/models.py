@@ -43,6 +43,8 @@ class Workspace(models.Model):
     # The organisation named as author of this desk's ClaimReviews.
     publisher_name = models.CharField(max_length=200, blank=True)
     publisher_url = models.URLField(max_length=500, blank=True)
+    # Published verdicts get public pages at /v/<slug>/ (and ClaimReview points at them).
+    public_pages = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -789,3 +791,111 @@ class TaskFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task} [{self.task_id}]"
+
+
+class PublicationKind(models.TextChoices):
+    PUBLISHED = "published", "Published"
+    CORRECTED = "corrected", "Corrected"  # a new record replacing the one in force
+    WITHDRAWN = "withdrawn", "Withdrawn"  # a tombstone: the verdict was taken back
+
+
+# A record says what it said when it was sent. Only `current` may change, and only from
+# true to false (a newer record, or a withdrawal, replaced it); nothing is ever deleted.
+PUBLICATION_IS_IMMUTABLE = """
+    IF TG_OP = 'DELETE' THEN
+        RAISE EXCEPTION USING ERRCODE = '23514', CONSTRAINT = 'publication_is_immutable',
+            MESSAGE = 'Published records are never deleted.';
+    END IF;
+    IF (to_jsonb(NEW) - 'current') IS DISTINCT FROM (to_jsonb(OLD) - 'current') THEN
+        RAISE EXCEPTION USING ERRCODE = '23514', CONSTRAINT = 'publication_is_immutable',
+            MESSAGE = 'A published record is never changed; publish a new one.';
+    END IF;
+    IF NEW.current AND NOT OLD.current THEN
+        RAISE EXCEPTION USING ERRCODE = '23514', CONSTRAINT = 'publication_is_immutable',
+            MESSAGE = 'A replaced record is not put back in force; publish a new one.';
+    END IF;
+    RETURN NEW;
+"""
+
+
+class Publication(models.Model):
+    """A published record: a verdict exactly as approved, rendered once in every format it
+    leaves the desk in. Exports, public pages and partners read these, never live rows.
+
+    Its id is the publication number. A correction is a new record that replaces the one
+    in force (`replaces`); a withdrawal is a tombstone. `snapshot` is what the public page
+    shows; the four texts are sent byte for byte as stored.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="publications")
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="publications")
+    kind = models.CharField(max_length=10, choices=PublicationKind.choices)
+    # The claim's record in force: at most one per claim; exports and public pages read these.
+    current = models.BooleanField(default=False)
+    replaces = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replaced_by"
+    )
+    reason = models.TextField(blank=True)  # why it was corrected or withdrawn
+    # For the export's filters; the record itself says the rest.
+    article = models.ForeignKey(Article, on_delete=models.PROTECT, related_name="+")
+    rating = models.ForeignKey(RatingLabel, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    date_published = models.DateTimeField()  # the verdict's first publication
+    date_modified = models.DateTimeField()  # this record's
+    snapshot = models.JSONField()
+    jsonl = models.TextField(blank=True)
+    csv = models.TextField(blank=True)
+    claimreview = models.TextField(blank=True)
+    w3c = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            # Exports (publishing.exports): a desk's records in force, in publication order.
+            models.Index(fields=["workspace", "id"], condition=Q(current=True), name="publication_export_idx"),
+            # Public index page: newest first.
+            models.Index(fields=["workspace", "-date_modified"], condition=Q(current=True),
+                         name="publication_newest_idx"),
+            # A verdict's page: its records, oldest first (the corrections log).
+            models.Index(fields=["claim", "id"], name="publication_claim_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["claim"], condition=Q(current=True), name="publication_one_in_force"),
+            models.CheckConstraint(condition=Q(kind__in=PublicationKind.values), name="publication_kind_is_known"),
+            models.CheckConstraint(
+                condition=~Q(kind=PublicationKind.WITHDRAWN, current=True), name="publication_withdrawal_not_in_force"
+            ),
+        ]
+        triggers = [
+            pgtrigger.Trigger(
+                name="publication_is_immutable",
+                operation=pgtrigger.Update | pgtrigger.Delete,
+                when=pgtrigger.Before,
+                func=PUBLICATION_IS_IMMUTABLE,
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Publication {self.pk} ({self.kind}) of claim {self.claim_id}"
+
+
+class RepublishJob(models.Model):
+    """New records for verdicts in force whose text changed outside the claim (a label
+    renamed, the desk's publisher name), written by a worker with progress."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=500)
+    rating = models.ForeignKey(RatingLabel, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Republish {self.pk} of desk {self.workspace_id}: {self.rows_done}/{self.rows_total}"

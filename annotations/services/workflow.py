@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from annotations import audit, outbox
+from annotations import audit, outbox, publishing
 from annotations.audit import as_actor
 from annotations.errors import ConflictError, PermissionDenied
 from annotations.models import Claim, ClaimState, Review, Workspace
@@ -67,6 +67,12 @@ def _transition(
                 claim_revision=claim.revision,
             )
     claim.refresh_from_db()
+    # Approval is publication, and reopening takes the published verdict back: in this
+    # transaction, so a verdict is never approved without its record or the other way round.
+    if t.target == ClaimState.APPROVED:
+        publishing.publish(claim=claim, actor_id=actor.pk)
+    elif name == "reopen":
+        publishing.withdraw(claim=claim, actor_id=actor.pk, reason=comment)
     _notify_after_commit(name, claim)
     return claim
 
