@@ -861,6 +861,20 @@ class Publication(models.Model):
                          name="publication_newest_idx"),
             # A verdict's page: its records, oldest first (the corrections log).
             models.Index(fields=["claim", "id"], name="publication_claim_idx"),
+            # Public index page's search over the restatement, claimant and quote of the
+            # verdicts in force: the expression of publishing.selectors.publication_search_document.
+            GinIndex(
+                SearchVector(
+                    models.fields.json.KeyTextTransform("claim_reviewed", "snapshot"),
+                    models.fields.json.KeyTextTransform("claimant", "snapshot"),
+                    models.fields.json.KeyTextTransform(
+                        "exact", models.fields.json.KeyTransform("selectors", "snapshot")
+                    ),
+                    config="english",
+                ),
+                condition=Q(current=True),
+                name="publication_search_idx",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["claim"], condition=Q(current=True), name="publication_one_in_force"),
