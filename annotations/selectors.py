@@ -29,8 +29,10 @@ from annotations.models import (
     ClaimState,
     ExportJob,
     Membership,
+    Publication,
     RatingLabel,
     RatingScale,
+    RepublishJob,
     Review,
     Source,
     Workspace,
@@ -159,6 +161,16 @@ def claim_reviews(*, claim: Claim) -> QuerySet[Review]:
 def export_jobs(*, user, workspace: Workspace) -> QuerySet[ExportJob]:
     """The user's own export jobs in a desk, newest first (export_ws_user_idx)."""
     return ExportJob.objects.filter(workspace=workspace, requested_by_id=user.pk).order_by("-created_at", "-id")
+
+
+def republish_jobs(*, workspace: Workspace) -> QuerySet[RepublishJob]:
+    """The desk's republishing jobs, newest first: the publishing settings page."""
+    return RepublishJob.objects.filter(workspace=workspace).order_by("-created_at", "-id")
+
+
+def publications_in_force_count(*, workspace: Workspace) -> int:
+    """How many of the desk's verdicts are published now (publication_export_idx)."""
+    return Publication.objects.filter(workspace=workspace, current=True).count()
 
 
 def audit_actions(*, workspace: Workspace) -> QuerySet:

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 from django.core.cache import cache
+from django.db import OperationalError
 from django.utils import timezone
 
 HEARTBEAT_KEY = "scheduler-heartbeat"
@@ -97,6 +98,21 @@ def run_export(self, job_id: int) -> str:
 
     job = export_job_run(job_id=job_id)
     return job.status if job else "missing"
+
+
+# A deadlock or a dropped connection only rolls back the batch being written: the retry
+# goes on from the batches already committed.
+@shared_task(bind=True, autoretry_for=(OSError, OperationalError), retry_backoff=True, max_retries=5,
+             soft_time_limit=3600, time_limit=3700)
+def run_republish(self, job_id: int) -> str:
+    """New records for a desk's verdicts in force (a label renamed, a new publisher name).
+    Idempotent: a re-run or a redelivery rewrites only what is not rewritten yet."""
+    from annotations.publishing.services import republish_job_run
+
+    job = republish_job_run(job_id=job_id)
+    if job is None:
+        return "missing"
+    return f"{job.rows_done}/{job.rows_total}"
 
 
 @shared_task

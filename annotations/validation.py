@@ -1,4 +1,4 @@
-"""The field rules of claims, sources and articles: one sentence per bad value.
+"""The field rules of claims, sources, articles and a desk's publishing settings: one sentence per bad value.
 
 The services run these after their permission check and before they write anything,
 whoever calls them. Forms and serializers only parse (a date that is not a date) and
@@ -18,7 +18,7 @@ from django.core.validators import URLValidator
 from django.db import models
 from django.utils import timezone
 
-from annotations.models import Article, Claim, RatingLabel, Source, Stance
+from annotations.models import Article, Claim, RatingLabel, Source, Stance, Workspace
 
 BAD_URL = "Enter a web address starting with http:// or https://."
 SOURCE_URL_MISSING = "Give the source's web address."
@@ -26,6 +26,8 @@ RESTATEMENT_ONE_LINE = "The restatement is one line; remove the line breaks."
 RATING_NOT_IN_SCALE = "Choose a rating from this desk's scale."
 STANCE_UNKNOWN = "Choose whether the source supports, refutes or gives context."
 ARTICLE_NO_TEXT = "The article has no text."
+PUBLISHER_NAME_ONE_LINE = "The publisher's name is one line; remove the line breaks."
+PUBLIC_PAGES_NOT_YES_OR_NO = "Say whether the desk's verdicts have public pages: true or false."
 # For values that are not dates at all; forms and serializers parse dates, with these words.
 CLAIM_DATE_INVALID = "Enter the claim date as YYYY-MM-DD."
 ACCESSED_ON_INVALID = "Enter the date you accessed the source as YYYY-MM-DD."
@@ -49,6 +51,8 @@ MAX_QUOTE = 5_000
 MAX_ARTICLE_TITLE = _column_limit(Article, "title")
 MAX_ARTICLE_PUBLISHER = _column_limit(Article, "publisher")
 MAX_ARTICLE_CHARS = 2_000_000
+MAX_PUBLISHER_NAME = _column_limit(Workspace, "publisher_name")
+MAX_PUBLISHER_URL = _column_limit(Workspace, "publisher_url")
 
 _HTTP_URL = URLValidator(schemes=["http", "https"], message=BAD_URL)
 
@@ -198,6 +202,43 @@ ARTICLE_RULES: dict[str, Callable[[Any], None]] = {
 def article_fields_validate(*, fields: Mapping[str, Any]) -> None:
     """Check the article fields present in `fields` (text, title, url, publisher)."""
     _rules_run(fields=fields, rules=ARTICLE_RULES)
+
+
+# --- A desk's publishing settings ----------------------------------------------------------
+
+def public_pages_check(value: bool) -> None:
+    if not isinstance(value, bool):
+        raise ValidationError({"public_pages": PUBLIC_PAGES_NOT_YES_OR_NO})
+
+
+def publisher_name_check(value: str) -> None:
+    """Empty is allowed: the desk's own name is published instead."""
+    if value and value.splitlines() != [value]:
+        raise ValidationError({"publisher_name": PUBLISHER_NAME_ONE_LINE})
+    _too_long_check(field="publisher_name", noun="publisher's name", value=value, limit=MAX_PUBLISHER_NAME)
+
+
+def publisher_url_check(value: str) -> None:
+    if not value:
+        return
+    # The desk's column is shorter than a source's, which web_address_check measures against.
+    if len(value) > MAX_PUBLISHER_URL:
+        raise ValidationError(
+            {"publisher_url": f"The web address is too long (at most {MAX_PUBLISHER_URL} characters)."}
+        )
+    web_address_check(field="publisher_url", value=value)
+
+
+WORKSPACE_PUBLISHING_RULES: dict[str, Callable[[Any], None]] = {
+    "public_pages": public_pages_check,
+    "publisher_name": publisher_name_check,
+    "publisher_url": publisher_url_check,
+}
+
+
+def workspace_publishing_validate(*, fields: Mapping[str, Any]) -> None:
+    """Check the publishing settings present in `fields`."""
+    _rules_run(fields=fields, rules=WORKSPACE_PUBLISHING_RULES)
 
 
 def _rules_run(*, fields: Mapping[str, Any], rules: Mapping[str, Callable[[Any], None]]) -> None:

@@ -1,4 +1,5 @@
-"""Pages of the review workflow: queue, review, my claims, transitions, audit log, members."""
+"""Pages of the review workflow: queue, review, my claims, transitions, audit log, members,
+and the desk's settings (rating scale, publishing)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -6,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_POST
@@ -16,7 +18,12 @@ from annotations.models import Role
 from annotations.permissions import can
 from annotations.rendering import Mark, render_highlights
 from annotations.services import workflow
-from annotations.services.workspaces import membership_remove, membership_set
+from annotations.services.workspaces import (
+    PUBLISHING_DENIED,
+    membership_remove,
+    membership_set,
+    workspace_publishing_update,
+)
 from annotations.workflow import TRANSITIONS, available_transitions
 
 
@@ -317,3 +324,43 @@ def rating_scale(request, workspace_slug: str):
         "labels": selectors.rating_labels(workspace=workspace),
         "manage": manage,
     })
+
+
+@login_required
+def publishing_settings(request, workspace_slug: str):
+    """Public pages on or off, the publisher records name, and the republishing that a
+    new publisher (or a renamed label) set off. Admins only."""
+    workspace = access.workspace_get(user=request.user, slug=workspace_slug)
+    if not can(request.user, "annotations.manage_publishing", workspace):
+        return _forbidden(request, PUBLISHING_DENIED)
+    values = {"public_pages": workspace.public_pages, "publisher_name": workspace.publisher_name,
+              "publisher_url": workspace.publisher_url}
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        values = {
+            "public_pages": request.POST.get("public_pages") == "on",  # an unticked box is not sent
+            "publisher_name": request.POST.get("publisher_name", ""),
+            "publisher_url": request.POST.get("publisher_url", ""),
+        }
+        try:
+            saved = workspace_publishing_update(workspace=workspace, actor=request.user, **values)
+        except PermissionDenied as exc:
+            return _forbidden(request, str(exc))
+        except ValidationError as exc:
+            errors = exc.message_dict
+        else:
+            message = "The publishing settings were saved."
+            if saved.job is not None:
+                message += (f" {saved.job.rows_total} published verdict{pluralize(saved.job.rows_total)} "
+                            "will be republished with them; the progress shows below.")
+            messages.success(request, message)
+            return redirect("publishing_settings", workspace_slug)
+    jobs = list(selectors.republish_jobs(workspace=workspace)[:20])
+    return render(request, "annotations/publishing_settings.html", {
+        "workspace": workspace,
+        "values": values,
+        "errors": errors,
+        "jobs": jobs,
+        "running": any(job.finished_at is None for job in jobs),
+        "in_force": selectors.publications_in_force_count(workspace=workspace),
+    }, status=400 if errors else 200)

@@ -14,7 +14,7 @@ from django.apps import apps
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "annotations"
-VIEW_MODULES = sorted([*APP.glob("views*.py"), APP / "api" / "views.py"])
+VIEW_MODULES = sorted([*APP.glob("views*.py"), APP / "api" / "views.py", APP / "publishing" / "views.py"])
 MANAGER_ATTRIBUTES = {"objects", "_default_manager", "_base_manager"}
 
 
@@ -97,7 +97,7 @@ def _imports(path: Path) -> set[str]:
 LOWER_LAYERS = [
     *sorted((APP / "services").glob("*.py")),
     APP / "models.py", APP / "selectors.py", APP / "access.py", APP / "permissions.py", APP / "workflow.py",
-    APP / "tasks.py", APP / "exports.py",
+    APP / "tasks.py", APP / "publishing" / "exports.py",
 ]
 
 

@@ -4,9 +4,11 @@ Approval is publication. The workflow service calls `publish` when a claim is ap
 `withdraw` when it is reopened; everything outside the desk (public pages, exports, the
 ClaimReview a search engine reads) reads the published records these write, never live
 rows. This package stands above the services and selectors it uses; nothing below it
-imports it but the workflow service, through these two functions.
+imports it but the workflow service, through these two functions, and the desk's settings
+service, through `republish_job_create` (a label renamed or a new publisher name makes new
+records of the verdicts in force).
 """
 
-from annotations.publishing.services import publish, withdraw
+from annotations.publishing.services import publish, republish_job_create, withdraw
 
-__all__ = ["publish", "withdraw"]
+__all__ = ["publish", "republish_job_create", "withdraw"]

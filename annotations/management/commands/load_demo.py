@@ -42,6 +42,10 @@ class Command(BaseCommand):
         workspace = Workspace.objects.filter(slug=spec["slug"]).first() or workspace_create(
             name=spec["name"], slug=spec["slug"], publisher_name=spec["publisher_name"]
         )
+        # The demo shows publishing end to end: approved verdicts get public pages at /v/<slug>/.
+        if not workspace.public_pages:
+            workspace.public_pages = True
+            workspace.save(update_fields=["public_pages"])
 
         User = get_user_model()
         for username, full_name, role, password in DEMO_USERS:
