@@ -38,6 +38,9 @@ def _int_or_none(value):
         return None
 
 
+QUEUE_PAGE_SIZE = 50
+
+
 @login_required
 def queue(request, workspace_slug: str):
     workspace = access.workspace_get(user=request.user, slug=workspace_slug)
@@ -48,12 +51,23 @@ def queue(request, workspace_slug: str):
         "rating_id": _int_or_none(request.GET.get("rating")),
         "author_id": _int_or_none(request.GET.get("author")),
     }
-    claims = list(selectors.queue_claims(workspace=workspace, reviewer=request.user, **filters)[:200])
+    page = max(1, _int_or_none(request.GET.get("page")) or 1)
+    start = (page - 1) * QUEUE_PAGE_SIZE
+    # One row more than a page says whether there is a next page, without counting.
+    claims = list(selectors.queue_claims(workspace=workspace, reviewer=request.user, **filters)[
+        start:start + QUEUE_PAGE_SIZE + 1])
+    has_next = len(claims) > QUEUE_PAGE_SIZE
+    claims = claims[:QUEUE_PAGE_SIZE]
     for claim in claims:
         claim.reviewable = claim.created_by_id != request.user.pk and claim.last_edited_by_id != request.user.pk
+    query = request.GET.copy()
+    query.pop("page", None)
     return render(request, "annotations/queue.html", {
         "workspace": workspace,
         "claims": claims,
+        "page": page,
+        "has_next": has_next,
+        "page_query": query.urlencode(),
         "held": selectors.claims_held_by(workspace=workspace, reviewer=request.user),
         "counts": selectors.queue_counts(workspace=workspace, reviewer=request.user),
         "articles": selectors.article_titles(workspace=workspace),

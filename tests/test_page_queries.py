@@ -176,3 +176,18 @@ def test_a_budget_that_is_exceeded_fails_and_shows_the_sql(client, crew, desk, b
     with pytest.raises(AssertionError) as failure:
         page_budget(client, crew["author"], reverse("exports", args=[desk.slug]), DESK)
     assert "annotations_exportjob" in str(failure.value) and "(not in the budget)" in str(failure.value)
+
+
+def test_the_queue_pages_through_waiting_claims_oldest_first(client, crew, desk, busy_desk, monkeypatch):
+    from annotations import views_review
+
+    monkeypatch.setattr(views_review, "QUEUE_PAGE_SIZE", 4)
+    client.force_login(crew["reviewer"])
+    url = reverse("queue", args=[desk.slug])
+    first = client.get(url)
+    second = client.get(url, {"page": 2})
+    ids = [c.pk for c in first.context["claims"]] + [c.pk for c in second.context["claims"]]
+    assert (len(first.context["claims"]), first.context["has_next"]) == (4, True)
+    assert (len(second.context["claims"]), second.context["has_next"]) == (2, False)
+    assert ids == sorted(ids) and len(set(ids)) == 6  # oldest first, each once
+    assert 'data-testid="queue-next-page"' in first.content.decode()
