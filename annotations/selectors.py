@@ -221,6 +221,47 @@ def claims_for_api(*, claims: QuerySet[Claim]) -> QuerySet[Claim]:
     )
 
 
+# The claim columns a list of the API shows, read as plain rows.
+CLAIM_ROW_FIELDS = (
+    "id", "workspace_id", "article_id", "version_id", "exact", "prefix", "suffix", "start_offset", "end_offset",
+    "anchor_status", "anchor_score", "claim_reviewed", "claimant", "claim_date", "rating_id", "rationale", "state",
+    "revision", "created_by_id", "last_edited_by_id", "submitted_at", "held_by_id", "held_until",
+    "first_approved_at", "last_approved_at", "created_at", "updated_at",
+)
+SOURCE_ROW_FIELDS = (
+    "id", "claim_id", "url", "title", "publisher", "quote", "stance", "accessed_on", "archive_url",
+    "created_at", "updated_at",
+)
+
+
+def claim_rows_for_api(*, rows: list[dict]) -> list[dict]:
+    """A page of claim rows (CLAIM_ROW_FIELDS) with what the API shows beside them:
+    their desks' slugs, versions' sha256, ratings' names, people's usernames and their
+    sources. Plain rows, not model instances, and five small queries whatever the page
+    size: at 100 claims a page, building model instances was most of the list's time."""
+    if not rows:
+        return rows
+    slugs = dict(Workspace.objects.filter(pk__in={r["workspace_id"] for r in rows}).values_list("id", "slug"))
+    hashes = dict(ArticleVersion.objects.filter(pk__in={r["version_id"] for r in rows}).values_list("id", "sha256"))
+    ratings = dict(
+        RatingLabel.objects.filter(pk__in={r["rating_id"] for r in rows if r["rating_id"]}).values_list("id", "name")
+    )
+    people = {r[k] for r in rows for k in ("created_by_id", "last_edited_by_id", "held_by_id") if r[k]}
+    usernames = dict(get_user_model().objects.filter(pk__in=people).values_list("id", "username"))
+    sources: dict[int, list[dict]] = {r["id"]: [] for r in rows}
+    for source in Source.objects.filter(claim_id__in=sources).order_by("claim_id", "id").values(*SOURCE_ROW_FIELDS):
+        sources[source["claim_id"]].append(source)
+    for r in rows:
+        r["workspace_slug"] = slugs[r["workspace_id"]]
+        r["version_sha256"] = hashes[r["version_id"]]
+        r["rating_name"] = ratings.get(r["rating_id"])
+        r["created_by_username"] = usernames[r["created_by_id"]]
+        r["last_edited_by_username"] = usernames[r["last_edited_by_id"]]
+        r["held_by_username"] = usernames.get(r["held_by_id"])
+        r["sources"] = sources[r["id"]]
+    return rows
+
+
 def claim_with_sources(*, claim: Claim) -> Claim:
     """Add the sources to a claim already read (one query), for showing it whole."""
     prefetch_related_objects([claim], Prefetch("sources", queryset=Source.objects.order_by("id")))

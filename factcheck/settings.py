@@ -312,6 +312,58 @@ MATCH_THRESHOLD = env_float("MATCH_THRESHOLD", 0.25, minimum=0.0, maximum=1.0)
 
 EXPORT_ROOT = Path(env_str("EXPORT_ROOT", str(VAR_DIR / "exports")))
 EXPORT_RETENTION_HOURS = env_int("EXPORT_RETENTION_HOURS", 24, minimum=1)
+# Where export jobs write their files, and downloads read them: `local`, the folder
+# EXPORT_ROOT (web and workers on one machine), or `s3`, a bucket every web process and
+# worker reaches (S3 or a compatible server, through django-storages).
+EXPORT_STORAGE = (env_str("EXPORT_STORAGE", "local") or "local").lower()
+# With s3: answer a download with a redirect to a signed address of the file that expires
+# after AWS_QUERYSTRING_EXPIRE seconds, instead of streaming it through the web process.
+# Only when the people downloading can reach the bucket.
+EXPORT_DOWNLOAD_REDIRECT = env_bool("EXPORT_DOWNLOAD_REDIRECT", False)
+
+
+def export_storage_from_env(kind: str, *, redirect: bool) -> dict:
+    """STORAGES["exports"] for EXPORT_STORAGE=kind, the bucket's details read from the environment."""
+    if kind == "local":
+        if redirect:
+            raise ImproperlyConfigured(
+                "EXPORT_DOWNLOAD_REDIRECT needs EXPORT_STORAGE=s3: a local export folder has no address to redirect to."
+            )
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": EXPORT_ROOT}}
+    if kind != "s3":
+        raise ImproperlyConfigured(f"EXPORT_STORAGE must be local or s3, not {kind!r}.")
+    bucket = env_str("AWS_STORAGE_BUCKET_NAME", "")
+    if not bucket:
+        raise ImproperlyConfigured("AWS_STORAGE_BUCKET_NAME must name the bucket when EXPORT_STORAGE=s3.")
+    addressing = (env_str("AWS_S3_ADDRESSING_STYLE", "") or "").lower() or None
+    if addressing not in (None, "path", "virtual", "auto"):
+        raise ImproperlyConfigured(f"AWS_S3_ADDRESSING_STYLE must be path, virtual or auto, not {addressing!r}.")
+    key_id, secret = env_str("AWS_ACCESS_KEY_ID", ""), env_str("AWS_SECRET_ACCESS_KEY", "")
+    if bool(key_id) != bool(secret):
+        raise ImproperlyConfigured(
+            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together: set both, or neither to use the "
+            "machine's own credentials (an instance role)."
+        )
+    options = {
+        "bucket_name": bucket,
+        # Files under this prefix of the bucket.
+        "location": (env_str("AWS_EXPORT_LOCATION", "exports") or "").strip("/"),
+        "region_name": env_str("AWS_S3_REGION_NAME", "") or None,
+        "access_key": key_id or None,
+        "secret_key": secret or None,
+        "addressing_style": addressing,
+        "default_acl": None,  # the bucket's own policy: private unless it says otherwise
+        "querystring_auth": True,
+        "querystring_expire": env_int("AWS_QUERYSTRING_EXPIRE", 300, minimum=1),
+        # A download spills to a temporary file past this size instead of being held in memory.
+        "max_memory_size": 8 * 1024 * 1024,
+    }
+    if env_str("AWS_S3_ENDPOINT_URL"):
+        options["endpoint_url"] = env_url("AWS_S3_ENDPOINT_URL", "", schemes=("http", "https"))
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+
+
+STORAGES["exports"] = export_storage_from_env(EXPORT_STORAGE, redirect=EXPORT_DOWNLOAD_REDIRECT)
 
 # --- Logging ------------------------------------------------------------------
 

@@ -30,4 +30,5 @@ EMAIL_FILE_PATH = os.environ.get("TEST_EMAIL_FILE_PATH", "")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "exports": STORAGES["exports"],  # noqa: F405 (from EXPORT_STORAGE, as in production)
 }

@@ -7,9 +7,9 @@ desks of the admin, so a query per row (N+1) shows up as a query over budget.
 import pytest
 from rest_framework import serializers as drf
 
-from annotations.api.serializers import ClaimSerializer, SourceSerializer
+from annotations.api.serializers import ClaimSerializer, SourceSerializer, claim_row_representation
 from annotations.models import Claim, ExportJob, Role, Source
-from annotations.selectors import claims_for_api
+from annotations.selectors import CLAIM_ROW_FIELDS, claim_rows_for_api, claims_for_api
 from annotations.services.tokens import api_token_create
 from annotations.services.workspaces import membership_set, workspace_create
 from tests.conftest import claim_in_state, expect_queries
@@ -30,6 +30,14 @@ CLAIM_PARTS = (
     "annotations_source: their sources",
 )
 UNHELD_CLAIM_PARTS = tuple(part for part in CLAIM_PARTS if "holds" not in part)
+# A list's page of claims as plain rows (selectors.claim_rows_for_api).
+ROW_PARTS = (
+    "annotations_workspace: their desks' slugs",
+    "annotations_articleversion: their versions' sha256",
+    "annotations_ratinglabel: their ratings' names",
+    "auth_user: their authors', editors' and holders' usernames",
+    "annotations_source: their sources",
+)
 
 
 @pytest.fixture
@@ -72,13 +80,13 @@ def budget(client, method, url, *expected, body=None, status=200, **extra):
 
 LISTS = {
     "/api/v1/claims/?page_size=50": (
-        "annotations_claim: a page of the claims of my desks, no joins", *CLAIM_PARTS),
+        "annotations_claim: a page of the claims of my desks, as rows", *ROW_PARTS),
     "/api/v1/claims/?workspace=alice-desk&state=submitted": (
-        "annotations_claim: a page of the desk's claims in a state (claim_ws_state_idx)", *UNHELD_CLAIM_PARTS),
+        "annotations_claim: a page of the desk's claims in a state (claim_ws_state_idx)", *ROW_PARTS),
     "/api/v1/queue/?workspace=alice-desk": (
         "annotations_membership: the desk by its slug, with my membership",
         "annotations_claim: a page of waiting claims (claim_queue_idx) with the source problem flag",
-        *UNHELD_CLAIM_PARTS),
+        *ROW_PARTS),
     "/api/v1/articles/": ("annotations_article: articles with desk, latest version and claim count",),
     "/api/v1/article-versions/": ("annotations_articleversion: versions without their text",),
     "/api/v1/sources/": ("annotations_source: sources of my desks' claims",),
@@ -141,11 +149,14 @@ def test_taking_the_next_claim_has_a_fixed_budget(crew, desk, busy_desk):
 
 
 def test_the_fast_serializers_say_exactly_what_drf_fields_say(crew, busy_desk):
-    claims = list(claims_for_api(claims=Claim.objects.all()))
+    claims = list(claims_for_api(claims=Claim.objects.order_by("id")))
+    rows = claim_rows_for_api(rows=list(Claim.objects.order_by("id").values(*CLAIM_ROW_FIELDS)))
     assert {c.state for c in claims} >= {"submitted", "in_review", "approved"}
-    for claim in claims:
+    assert any(c.held_by_id for c in claims) and any(c.sources.all() for c in claims)
+    for claim, row in zip(claims, rows, strict=True):
         serializer = ClaimSerializer(claim)
         assert serializer.data == drf.ModelSerializer.to_representation(serializer, claim)
+        assert claim_row_representation(row) == serializer.data
         for source in claim.sources.all():
             source_serializer = SourceSerializer(source)
             assert source_serializer.data == drf.ModelSerializer.to_representation(source_serializer, source)

@@ -1,4 +1,5 @@
-"""Large exports as Celery jobs: run by a real worker, progress visible, file removed later."""
+"""Large exports as Celery jobs: published records written by a real worker to the exports
+storage, progress visible, downloaded through the web process, removed later."""
 
 import time
 from datetime import timedelta
@@ -7,8 +8,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from annotations.models import ExportJob
-from annotations.services.exports import export_file_path, exports_expire
+from annotations.models import ExportJob, RatingLabel
+from annotations.publishing import exports as records_export
+from annotations.services.exports import export_job_run, export_storage, exports_expire
 from tests.test_api import api_as, approved_claim, streamed_body
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -37,9 +39,11 @@ def test_an_export_job_runs_on_a_real_worker_and_matches_the_streamed_export(
 
     job = wait_for_job(client, created.json()["id"])
     assert (job["status"], job["rows_done"], job["rows_total"]) == ("done", 3, 3), job
-    downloaded = streamed_body(client.get(job["download_url"]))
+    download = client.get(job["download_url"])
+    assert download["Content-Type"] == "text/csv; charset=utf-8"
+    assert f'filename="verdicts-{job["id"]}.csv"' in download["Content-Disposition"]
     streamed = streamed_body(client.get(f"/api/v1/verdicts/export?format=csv&workspace={desk.slug}"))
-    assert downloaded == streamed
+    assert streamed_body(download) == streamed and streamed.count(b"\n") == 4
 
     # The exports page lists it with its link.
     from django.test import Client
@@ -50,25 +54,62 @@ def test_an_export_job_runs_on_a_real_worker_and_matches_the_streamed_export(
     assert f'/api/v1/exports/{job["id"]}/download/' in page
 
 
-def test_export_files_are_removed_after_the_retention_period(alice, bob, article, desk, settings):
-    from annotations.services.exports import export_job_run
+@pytest.mark.parametrize("fmt", list(records_export.FORMATS))
+def test_a_job_writes_the_same_bytes_as_the_stream_in_every_format(alice, bob, article, desk, fmt):
+    for quote in ("It is a possibility.", "Not yet"):
+        approved_claim(article, alice, bob, quote=quote)
+    queued = ExportJob.objects.create(workspace=desk, requested_by=alice, format=fmt, filters={"state": "approved"})
+    job = export_job_run(job_id=queued.pk)
+    assert job is not None and (job.status, job.rows_done, job.rows_total) == ("done", 2, 2)
+    with export_storage().open(job.file_name, "rb") as written:
+        expected = streamed_body(api_as(alice).get(f"/api/v1/verdicts/export?format={fmt}&workspace={desk.slug}"))
+        assert written.read() == expected
 
+
+def test_a_job_keeps_its_filters(alice, bob, article, desk):
+    approved_claim(article, alice, bob)
+    false = RatingLabel.objects.get(scale__workspace=desk, name="False")
+    queued = ExportJob.objects.create(workspace=desk, requested_by=alice, format="claimreview",
+                                      filters={"state": "approved", "rating": false.pk})
+    job = export_job_run(job_id=queued.pk)
+    assert job is not None and (job.status, job.rows_total, job.rows_done) == ("done", 0, 0)
+    with export_storage().open(job.file_name, "rb") as written:
+        assert written.read() == b"[\n]\n"
+
+
+def test_running_a_finished_job_again_writes_nothing(alice, bob, article, desk):
+    approved_claim(article, alice, bob)
+    job = ExportJob.objects.create(workspace=desk, requested_by=alice, format="jsonl", filters={})
+    first = export_job_run(job_id=job.pk)
+    assert first is not None
+    again = export_job_run(job_id=job.pk)
+    assert again is not None and (again.file_name, again.finished_at) == (first.file_name, first.finished_at)
+
+
+def test_export_files_are_removed_after_the_retention_period(alice, bob, article, desk, settings):
     approved_claim(article, alice, bob)
     job = ExportJob.objects.create(workspace=desk, requested_by=alice, format="jsonl", filters={})
     export_job_run(job_id=job.pk)
     job.refresh_from_db()
-    path = export_file_path(job)
-    assert path is not None and path.exists() and job.status == "done"
+    storage = export_storage()
+    assert job.status == "done" and storage.exists(job.file_name)
 
     assert exports_expire() == 0  # still within the retention period
     retention = timedelta(hours=settings.EXPORT_RETENTION_HOURS)
     ExportJob.objects.filter(pk=job.pk).update(finished_at=timezone.now() - retention - timedelta(hours=1))
     assert exports_expire() == 1
-    assert not path.exists()
+    assert not storage.exists(job.file_name)
     response = api_as(alice).get(f"/api/v1/exports/{job.pk}/download/")
     assert response.status_code == 404 and "retention period" in response.json()["error"]["message"]
+
+
+def test_a_job_that_is_not_done_has_no_download(alice, desk):
+    job = ExportJob.objects.create(workspace=desk, requested_by=alice, format="jsonl", filters={})
+    response = api_as(alice).get(f"/api/v1/exports/{job.pk}/download/")
+    assert response.status_code == 404 and "not ready" in response.json()["error"]["message"]
 
 
 def test_someone_elses_export_job_is_404(alice, bob, article, desk):
     job = ExportJob.objects.create(workspace=desk, requested_by=alice, format="jsonl", filters={})
     assert api_as(bob).get(f"/api/v1/exports/{job.pk}/").status_code == 404
+    assert api_as(bob).get(f"/api/v1/exports/{job.pk}/download/").status_code == 404

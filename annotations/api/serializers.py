@@ -4,6 +4,7 @@ the field rules (annotations.validation) after its permission check."""
 import datetime
 
 from django import forms
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -23,6 +24,7 @@ from annotations.models import (
     Stance,
     Workspace,
 )
+from annotations.publishing.exports import FORMATS as EXPORT_FORMATS
 
 
 class RuleCheckedCharField(serializers.CharField):
@@ -53,7 +55,31 @@ def _rule_checked_url(**kwargs) -> RuleCheckedCharField:
 class WorkspaceSerializer(serializers.ModelSerializer):
     class Meta:
         model = Workspace
-        fields = ["id", "name", "slug", "publisher_name", "publisher_url", "created_at"]
+        fields = ["id", "name", "slug", "public_pages", "publisher_name", "publisher_url", "created_at"]
+
+
+class WorkspaceUpdateSerializer(serializers.Serializer):
+    """How the desk publishes: public pages, and the publisher its published records name.
+    The same rules, and the same sentences, as the desk's publishing settings page."""
+
+    public_pages = serializers.BooleanField(required=False, error_messages={
+        "invalid": validation.PUBLIC_PAGES_NOT_YES_OR_NO, "null": validation.PUBLIC_PAGES_NOT_YES_OR_NO,
+    })
+    publisher_name = _rule_checked_text(limit=validation.MAX_PUBLISHER_NAME)
+    publisher_url = RuleCheckedCharField(
+        required=False, allow_blank=True,
+        documented={"type": "string", "format": "uri", "maxLength": validation.MAX_PUBLISHER_URL},
+    )
+
+    def validate(self, attrs):
+        # A field this endpoint does not change is refused rather than silently ignored.
+        unknown = sorted(set(getattr(self, "initial_data", {})) - set(self.fields))
+        if unknown:
+            settable = ", ".join(self.fields)
+            raise serializers.ValidationError(
+                {name: [f"This is not a setting you can change here; send {settable}."] for name in unknown}
+            )
+        return attrs
 
 
 class RatingLabelSerializer(serializers.ModelSerializer):
@@ -166,11 +192,13 @@ class SourceSerializer(serializers.ModelSerializer):
         }
 
 
-_DATETIME = serializers.DateTimeField()
-
-
 def _datetime(value):
-    return None if value is None else _DATETIME.to_representation(value)
+    """What DRF's DateTimeField says of an aware datetime (ISO 8601 in the current time
+    zone, "Z" for UTC), without its per-call machinery: a page of claims has hundreds."""
+    if value is None:
+        return None
+    text = value.astimezone(timezone.get_current_timezone()).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def _date(value):
@@ -231,6 +259,37 @@ class ClaimSerializer(serializers.ModelSerializer):
             "updated_at": _datetime(claim.updated_at),
             "sources": [sources.to_representation(source) for source in claim.sources.all()],
         }
+
+
+def source_row_representation(row: dict) -> dict:
+    """SourceSerializer's output for a plain row (selectors.SOURCE_ROW_FIELDS)."""
+    return {
+        "id": row["id"], "claim": row["claim_id"], "url": row["url"], "title": row["title"],
+        "publisher": row["publisher"], "quote": row["quote"], "stance": row["stance"],
+        "accessed_on": _date(row["accessed_on"]), "archive_url": row["archive_url"],
+        "created_at": _datetime(row["created_at"]), "updated_at": _datetime(row["updated_at"]),
+    }
+
+
+def claim_row_representation(row: dict) -> dict:
+    """ClaimSerializer's output for a row of selectors.claim_rows_for_api (tests compare
+    the two for every claim): what the API lists are made of."""
+    return {
+        "id": row["id"], "workspace": row["workspace_slug"], "article": row["article_id"],
+        "version": row["version_id"], "version_sha256": row["version_sha256"],
+        "selectors": {"exact": row["exact"], "prefix": row["prefix"], "suffix": row["suffix"],
+                      "start": row["start_offset"], "end": row["end_offset"]},
+        "anchor_status": row["anchor_status"], "anchor_score": row["anchor_score"],
+        "claim_reviewed": row["claim_reviewed"], "claimant": row["claimant"], "claim_date": _date(row["claim_date"]),
+        "rating": row["rating_id"], "rating_name": row["rating_name"], "rationale": row["rationale"],
+        "state": row["state"], "revision": row["revision"], "created_by": row["created_by_username"],
+        "last_edited_by": row["last_edited_by_username"], "submitted_at": _datetime(row["submitted_at"]),
+        "held_by": row["held_by_username"], "held_until": _datetime(row["held_until"]),
+        "first_approved_at": _datetime(row["first_approved_at"]),
+        "last_approved_at": _datetime(row["last_approved_at"]),
+        "created_at": _datetime(row["created_at"]), "updated_at": _datetime(row["updated_at"]),
+        "sources": [source_row_representation(source) for source in row["sources"]],
+    }
 
 
 class ClaimCreateSerializer(SelectorsSerializer):
@@ -316,11 +375,18 @@ class UtcDateTimeField(serializers.DateTimeField):
             self.fail("invalid", format="an ISO 8601 date-time within the years 1-9999")
 
 
+PUBLISHED_ONLY = "Only published verdicts are exported; state can only be approved."
+
+
 class ExportRequestSerializer(serializers.Serializer):
+    """An export of the desk's published records (the verdicts in force)."""
+
     workspace = serializers.SlugField()
-    format = serializers.ChoiceField(choices=["jsonl", "csv", "claimreview", "w3c"])
-    state = serializers.ChoiceField(choices=["draft", "submitted", "in_review", "approved", "changes_requested", "rejected"],
-                                    required=False, default="approved")
+    format = serializers.ChoiceField(choices=list(EXPORT_FORMATS))
+    # Kept for the clients that send it: only published verdicts ever leave the desk.
+    state = serializers.ChoiceField(
+        choices=["approved"], required=False, default="approved", error_messages={"invalid_choice": PUBLISHED_ONLY}
+    )
     rating = serializers.IntegerField(required=False, min_value=1)
     article = serializers.IntegerField(required=False, min_value=1)
     updated_since = UtcDateTimeField(required=False)

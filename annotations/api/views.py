@@ -2,7 +2,8 @@
 objects are 404); writes call the same services, and so the same permission rules,
 as the pages."""
 
-from django.http import FileResponse, StreamingHttpResponse
+from django.conf import settings
+from django.http import FileResponse, HttpResponseRedirect, StreamingHttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -13,18 +14,24 @@ from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotations import access, exports, selectors
+from annotations import access, selectors
 from annotations.api import filters as f
 from annotations.api import serializers as s
 from annotations.api.preconditions import with_etag, write_claim
 from annotations.errors import PermissionDenied
-from annotations.models import ClaimState
 from annotations.permissions import can, require
+from annotations.publishing import exports as records_export
 from annotations.services import claims as claim_services
 from annotations.services import workflow
 from annotations.services.articles import article_import
-from annotations.services.exports import export_job_create
-from annotations.services.workspaces import MEMBERS_DENIED, membership_remove, membership_set
+from annotations.services.exports import export_file_open, export_file_url, export_job_create
+from annotations.services.workspaces import (
+    MEMBERS_DENIED,
+    PUBLISHING_DENIED,
+    membership_remove,
+    membership_set,
+    workspace_publishing_update,
+)
 
 JSONLD_LIST = {"type": "array", "items": {"type": "object"},
                "description": "ClaimReview (schema.org) or W3C Web Annotation objects."}
@@ -59,6 +66,18 @@ class WorkspaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped)
 
     def get_queryset(self):
         return access.workspaces_of(self.request.user)
+
+    @extend_schema(request=s.WorkspaceUpdateSerializer, responses={200: s.WorkspaceSerializer})
+    def partial_update(self, request, pk=None):
+        """Admins change how the desk publishes: public pages, the publisher's name and web
+        address. A new publisher republishes every verdict in force, in the background."""
+        workspace = self.get_object()
+        # Before reading the input: someone who may not change it is told that first.
+        require(request.user, "annotations.manage_publishing", workspace, PUBLISHING_DENIED)
+        data = s.WorkspaceUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        saved = workspace_publishing_update(workspace=workspace, actor=request.user, **data.validated_data)
+        return Response(s.WorkspaceSerializer(saved.workspace).data)
 
 
 class RatingScaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped):
@@ -143,6 +162,14 @@ class ArticleVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sc
 
 # --- Claims --------------------------------------------------------------------------------
 
+def _claim_rows_page(view, claims) -> Response:
+    """A page of claims read as plain rows (selectors.claim_rows_for_api): the same JSON as
+    ClaimSerializer, without building a model instance per claim and per source."""
+    page = view.paginate_queryset(claims.values(*selectors.CLAIM_ROW_FIELDS))
+    rows = selectors.claim_rows_for_api(rows=list(page))
+    return view.get_paginated_response([s.claim_row_representation(row) for row in rows])
+
+
 def _claim_response(claim, code=status.HTTP_200_OK) -> Response:
     return with_etag(Response(s.ClaimSerializer(claim).data, status=code), claim)
 
@@ -158,6 +185,9 @@ class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped):
 
     def get_queryset(self):
         return selectors.claims_for_api(claims=access.claims_of(self.request.user))
+
+    def list(self, request, *args, **kwargs):
+        return _claim_rows_page(self, self.filter_queryset(access.claims_of(request.user)))
 
     def retrieve(self, request, pk=None):
         return _claim_response(self.get_object())
@@ -279,8 +309,7 @@ class QueueViewSet(mixins.ListModelMixin, Scoped):
         workspace = access.workspace_get(user=self.request.user, slug=slug, field="workspace")
         if not can(self.request.user, "annotations.view_queue", workspace):
             raise PermissionDenied("Only reviewers and admins of this desk see the review queue.")
-        waiting = selectors.queue_claims(workspace=workspace, reviewer=self.request.user).prefetch_related(None)
-        return selectors.claims_for_api(claims=waiting)
+        return selectors.queue_claims(workspace=workspace, reviewer=self.request.user).prefetch_related(None)
 
     def paginate_queryset(self, queryset):
         if isinstance(self.paginator, Cursor):  # oldest first, as the queue is read
@@ -289,7 +318,7 @@ class QueueViewSet(mixins.ListModelMixin, Scoped):
 
     @extend_schema(parameters=[OpenApiParameter("workspace", str, required=True)])
     def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
+        return _claim_rows_page(self, self.get_queryset())
 
     @extend_schema(request=s.TakeNextSerializer, responses={200: s.ClaimSerializer, 204: None})
     @action(detail=False, methods=["post"], url_path="take-next")
@@ -375,17 +404,21 @@ class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
 # --- Verdict export ------------------------------------------------------------------------
 
 class VerdictExportView(APIView):
-    """Stream verdicts as they are read: JSON lines, CSV, ClaimReview JSON-LD or W3C Web
-    Annotations. Approved ones by default; `updated_since` for incremental sync."""
+    """Stream the published verdicts of your desks (the records in force, in publication
+    order) as JSON lines, CSV, ClaimReview JSON-LD or W3C Web Annotations, straight from
+    Postgres' COPY. `updated_since` for incremental sync: records published since then."""
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("format", str, enum=list(exports.FORMATS), required=True),
+            OpenApiParameter("format", str, enum=list(records_export.FORMATS), required=True),
             OpenApiParameter("workspace", str, description="Desk slug; all your desks if omitted."),
-            OpenApiParameter("state", str, enum=ClaimState.values, description="Default: approved."),
+            OpenApiParameter("state", str, enum=["approved"],
+                             description="Only published (approved) verdicts are exported; kept for older clients."),
             OpenApiParameter("rating", int),
             OpenApiParameter("article", int),
-            OpenApiParameter("updated_since", OpenApiTypes.DATETIME),
+            OpenApiParameter("updated_since", OpenApiTypes.DATETIME,
+                             description="Records published or corrected at or after this time. Withdrawals are "
+                                         "not in the export: a verdict withdrawn since is simply absent."),
         ],
         responses={
             (200, "application/x-ndjson"): OpenApiResponse(OpenApiTypes.BINARY),
@@ -395,26 +428,26 @@ class VerdictExportView(APIView):
     )
     def get(self, request):
         filters, fmt = export_request(request, request.query_params)
-        content_type, extension = exports.FORMATS[fmt]
+        spec = records_export.FORMATS[fmt]
         response = StreamingHttpResponse(
-            (chunk.encode("utf-8") for chunk in exports.render(fmt, filters)), content_type=content_type
+            records_export.records_stream(fmt=fmt, filters=filters), content_type=spec.content_type
         )
-        response["Content-Disposition"] = f'attachment; filename="verdicts.{extension}"'
+        response["Content-Disposition"] = f'attachment; filename="verdicts.{spec.extension}"'
         response["X-Accel-Buffering"] = "no"
         return response
 
 
-def export_request(request, params) -> tuple[exports.ExportFilters, str]:
+def export_request(request, params) -> tuple[records_export.ExportFilters, str]:
     data = s.VerdictExportQuerySerializer(data={k: v for k, v in params.items() if v not in (None, "")})
     data.is_valid(raise_exception=True)
     v = data.validated_data
+    workspaces: tuple[int, ...]
     if v.get("workspace"):
-        workspaces = [access.workspace_get(user=request.user, slug=v["workspace"], field="workspace").pk]
+        workspaces = (access.workspace_get(user=request.user, slug=v["workspace"], field="workspace").pk,)
     else:
-        workspaces = list(access.workspaces_of(request.user).values_list("pk", flat=True))
-    return exports.ExportFilters(
-        workspaces=workspaces, state=v.get("state", "approved"), rating=v.get("rating"),
-        article=v.get("article"), updated_since=v.get("updated_since"),
+        workspaces = tuple(access.workspaces_of(request.user).values_list("pk", flat=True))
+    return records_export.ExportFilters(
+        workspaces=workspaces, rating=v.get("rating"), article=v.get("article"), updated_since=v.get("updated_since"),
     ), v["format"]
 
 
@@ -443,15 +476,22 @@ class ExportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped)
         (200, "application/x-ndjson"): OpenApiResponse(OpenApiTypes.BINARY),
         (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY),
         (200, "application/ld+json"): OpenApiResponse(JSONLD_LIST),
+        302: OpenApiResponse(description="With EXPORT_DOWNLOAD_REDIRECT: the file's signed address in the bucket."),
     })
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
+        """The file from the exports storage, streamed through this process; with
+        EXPORT_DOWNLOAD_REDIRECT (S3), a redirect to a short-lived signed address instead."""
         job = self.get_object()
-        from annotations.services.exports import export_file_path
-
-        path = export_file_path(job)
-        if job.status != "done" or path is None or not path.exists():
-            raise NotFound("This export is not ready, or its file was removed after the retention period.")
-        content_type, extension = exports.FORMATS[job.format]
-        return FileResponse(path.open("rb"), content_type=content_type, as_attachment=True,
-                            filename=f"verdicts-{job.pk}.{extension}")
+        gone = "This export is not ready, or its file was removed after the retention period."
+        if settings.EXPORT_DOWNLOAD_REDIRECT:
+            url = export_file_url(job=job)
+            if url is None:
+                raise NotFound(gone)
+            return HttpResponseRedirect(url)
+        file = export_file_open(job=job)
+        if file is None:
+            raise NotFound(gone)
+        spec = records_export.FORMATS[job.format]
+        return FileResponse(file, content_type=spec.content_type, as_attachment=True,
+                            filename=f"verdicts-{job.pk}.{spec.extension}")

@@ -1,26 +1,39 @@
-"""Export jobs: a verdict export written to a file by a worker, then removed after a while."""
+"""Export jobs: an export of published records written by a worker to the exports storage,
+downloaded from there, and removed after EXPORT_RETENTION_HOURS.
 
+The storage is `STORAGES["exports"]` (see settings, EXPORT_STORAGE): a local folder when
+the web process and the workers share a machine, or an S3 bucket they all reach when the
+workers run elsewhere. Only its name is kept on the job, so any process finds the file.
+"""
+
+import tempfile
+import time
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import transaction
-from django.db.models import F
+from django.core.files import File
+from django.core.files.storage import Storage, storages
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
-from annotations import exports
 from annotations.models import ExportJob, ExportStatus, Workspace
+from annotations.publishing import exports as records_export
+
+# How often a running job writes its progress (rows_done), at most.
+PROGRESS_SECONDS = 0.5
 
 
-def export_dir() -> Path:
-    path = Path(settings.EXPORT_ROOT)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+def export_storage() -> Storage:
+    return storages["exports"]
 
 
-def export_file_path(job: ExportJob) -> Path | None:
-    return export_dir() / job.file_name if job.file_name else None
+def export_filters(*, job: ExportJob) -> records_export.ExportFilters:
+    f = job.filters
+    return records_export.ExportFilters(
+        workspaces=(job.workspace_id,), rating=f.get("rating"), article=f.get("article"),
+        updated_since=datetime.fromisoformat(f["updated_since"]) if f.get("updated_since") else None,
+    )
 
 
 @transaction.atomic
@@ -32,52 +45,93 @@ def export_job_create(*, workspace: Workspace, actor: User, fmt: str, filters: d
     return job
 
 
+class _Progress:
+    """rows_done of a running job, written at most every PROGRESS_SECONDS on a connection
+    of its own: the job's connection is busy with the COPY while rows arrive."""
+
+    def __init__(self, job_id: int):
+        self.job_id = job_id
+        self.rows = 0
+        self.written_at = time.monotonic()
+        self.db = connections.create_connection(DEFAULT_DB_ALIAS)
+
+    def __call__(self, rows: int) -> None:
+        self.rows += rows
+        if time.monotonic() - self.written_at >= PROGRESS_SECONDS:
+            with self.db.cursor() as cursor:
+                cursor.execute(
+                    "UPDATE annotations_exportjob SET rows_done = %s WHERE id = %s", [self.rows, self.job_id]
+                )
+            self.written_at = time.monotonic()
+
+    def close(self) -> None:
+        self.db.close()
+
+
 def export_job_run(*, job_id: int) -> ExportJob | None:
-    """Write the export to a file, counting rows as pages are written. Safe to run twice:
-    a finished job is left alone, a half-written file is written again from the start."""
-    job = ExportJob.objects.filter(pk=job_id).select_related("workspace").first()
+    """Write the export to a file in the exports storage. Safe to run twice: a finished
+    job is left alone, an interrupted one is written again from the start (the storage
+    gets a complete file or none, since it is spooled to a local temporary file first)."""
+    job = ExportJob.objects.filter(pk=job_id).first()
     if job is None or job.status in (ExportStatus.DONE, ExportStatus.EXPIRED):
         return job
-    f = job.filters
-    filters = exports.ExportFilters(
-        workspaces=[job.workspace_id], state=f.get("state", "approved"), rating=f.get("rating"),
-        article=f.get("article"),
-        updated_since=datetime.fromisoformat(f["updated_since"]) if f.get("updated_since") else None,
-    )
-    total = exports.verdict_queryset(filters).count()
-    file_name = f"export-{job.pk}.{exports.FORMATS[job.format][1]}"
+    filters = export_filters(job=job)
+    total = records_export.records_count(filters=filters)
     ExportJob.objects.filter(pk=job.pk).update(
-        status=ExportStatus.RUNNING, rows_total=total, rows_done=0, file_name=file_name, error=""
+        status=ExportStatus.RUNNING, rows_total=total, rows_done=0, file_name="", error=""
     )
-
-    def progress(rows: int) -> None:
-        ExportJob.objects.filter(pk=job.pk).update(rows_done=F("rows_done") + rows)
-
-    partial = export_dir() / (file_name + ".part")
+    name = f"export-{job.pk}.{records_export.FORMATS[job.format].extension}"
+    progress = _Progress(job.pk)
     try:
-        with partial.open("w", encoding="utf-8") as out:
-            for chunk in exports.render(job.format, filters, on_page=progress):
-                out.write(chunk)
-        partial.replace(export_dir() / file_name)
+        with tempfile.TemporaryFile(prefix="export-") as spool:
+            for chunk in records_export.records_stream(fmt=job.format, filters=filters, on_rows=progress):
+                spool.write(chunk)
+            # The storage may pick another name (a file of an earlier, interrupted run).
+            name = export_storage().save(name, File(spool, name=name))
     except Exception as exc:
-        partial.unlink(missing_ok=True)
         ExportJob.objects.filter(pk=job.pk).update(
             status=ExportStatus.FAILED, error=f"{exc.__class__.__name__}: {exc}"[:2000], finished_at=timezone.now()
         )
         raise
-    ExportJob.objects.filter(pk=job.pk).update(status=ExportStatus.DONE, finished_at=timezone.now())
+    finally:
+        progress.close()
+    ExportJob.objects.filter(pk=job.pk).update(
+        status=ExportStatus.DONE, rows_done=progress.rows, file_name=name, finished_at=timezone.now()
+    )
     job.refresh_from_db()
     return job
+
+
+def export_file_open(*, job: ExportJob) -> File | None:
+    """The finished export's file, to stream to its owner; None if there is none (not
+    done yet, or removed after the retention period)."""
+    if job.status != ExportStatus.DONE or not job.file_name:
+        return None
+    storage = export_storage()
+    if not storage.exists(job.file_name):
+        return None
+    return storage.open(job.file_name, "rb")
+
+
+def export_file_url(*, job: ExportJob) -> str | None:
+    """A short-lived signed address of the finished export in the bucket (S3 storage
+    with EXPORT_DOWNLOAD_REDIRECT), so the file does not pass through the web process."""
+    if job.status != ExportStatus.DONE or not job.file_name:
+        return None
+    storage = export_storage()
+    if not storage.exists(job.file_name):
+        return None
+    return storage.url(job.file_name)
 
 
 def exports_expire() -> int:
     """Remove export files older than EXPORT_RETENTION_HOURS; the jobs stay, marked expired."""
     cutoff = timezone.now() - timedelta(hours=settings.EXPORT_RETENTION_HOURS)
+    storage = export_storage()
     expired = 0
     for job in ExportJob.objects.filter(status__in=[ExportStatus.DONE, ExportStatus.FAILED], finished_at__lt=cutoff):
-        path = export_file_path(job)
-        if path is not None:
-            path.unlink(missing_ok=True)
+        if job.file_name:
+            storage.delete(job.file_name)
         ExportJob.objects.filter(pk=job.pk).update(status=ExportStatus.EXPIRED)
         expired += 1
     return expired

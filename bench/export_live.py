@@ -1,9 +1,9 @@
-"""Verdict export: rows read in keyset pages and written out as they are read.
+"""The export as it was before published records: live rows read in keyset pages and
+rendered in Python. Kept only as bench/export.py's reference ("live query" column), served
+through the same Django stack as the real export at /bench/live-export.
 
-Nothing holds the whole export: `verdict_pages` reads PAGE_SIZE claims at a time,
-ordered by (updated_at, id) and resuming after the last one (two queries a page: the
-claims with their article, version and rating, then their sources), and each format
-turns a page into text. Memory is one page, whatever the count.
+This is a copy of annotations/exports.py as it stood before the export read published
+records; nothing in the desk imports it.
 """
 
 import csv
@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import StreamingHttpResponse
+from django.urls import include, path
 
 from annotations.models import Claim, ClaimState, RatingLabel, Source
 
@@ -272,3 +275,22 @@ def render(fmt: str, filters: ExportFilters, on_page=None) -> Iterator[str]:
         yield "\n]\n"
     else:
         raise ValueError(f"unknown export format {fmt!r}")
+
+
+@login_required
+def live_export(request):
+    fmt = request.GET["format"]
+    workspaces = [int(w) for w in request.GET["workspace"].split(",")]
+    content_type, extension = FORMATS[fmt]
+    response = StreamingHttpResponse(
+        (chunk.encode("utf-8") for chunk in render(fmt, ExportFilters(workspaces=workspaces))),
+        content_type=content_type,
+    )
+    response["Content-Disposition"] = f'attachment; filename="verdicts.{extension}"'
+    return response
+
+
+urlpatterns = [
+    path("bench/live-export", live_export),
+    path("", include("factcheck.urls")),
+]
