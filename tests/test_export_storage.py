@@ -80,7 +80,7 @@ def s3_worker(s3_env, tmp_path):
     broker = f"redis://127.0.0.1:{port}/0"
     redis = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                               "--appendonly", "no"], stdout=subprocess.DEVNULL)
-    app = Celery(broker=broker, backend=broker)
+    app = Celery(broker=broker, backend=broker, set_as_current=False)  # tasks elsewhere keep the desk's app
     worker = WorkerProcess(tmp_path / "s3-worker.log", REDIS_URL=broker, **s3_env)
     try:
         deadline = time.monotonic() + 20

@@ -100,7 +100,7 @@ def test_a_task_whose_worker_is_killed_runs_again_on_a_new_worker_and_counts_onc
     # A broker database of its own, and a short visibility timeout so Redis hands the
     # unacknowledged task back quickly once its worker is gone.
     broker = "redis://127.0.0.1:6379/14"
-    app = Celery(broker=broker, backend=broker)
+    app = Celery(broker=broker, backend=broker, set_as_current=False)  # tasks elsewhere keep the desk's app
     app.conf.broker_transport_options = {"visibility_timeout": 4}
     app.control.purge()
     env = {"REDIS_URL": broker, "CELERY_VISIBILITY_TIMEOUT": "4",
@@ -180,7 +180,7 @@ def test_a_claim_submitted_while_redis_is_down_is_notified_once_it_is_back(claim
                               "--appendonly", "no"], stdout=subprocess.DEVNULL)
     worker = WorkerProcess(tmp_path / "worker.log", **env)
     try:
-        app = Celery(broker=broker, backend=broker)
+        app = Celery(broker=broker, backend=broker, set_as_current=False)  # tasks elsewhere keep the desk's app
         wait_until(lambda: _answers(port), timeout=20, what="redis to start")
         worker.start(app=app)
         waiting = OutboxMessage.objects.filter(sent_at__isnull=True).count()
