@@ -818,6 +818,18 @@ PUBLICATION_IS_IMMUTABLE = """
 """
 
 
+# A record's feed position follows commit order, not start order: the number is drawn while
+# holding the lock that also orders the audit chain (taken by every audited write, the
+# claim's approval among them, and held until commit), so no transaction can draw a higher
+# number and commit before a lower one is committed. A reader that has seen position N
+# has seen every committed position below it; a rolled-back one leaves a gap, never a miss.
+PUBLICATION_FEED_POSITION = """
+    PERFORM pg_advisory_xact_lock(20151001);
+    NEW.feed_position := nextval('annotations_publication_feed_position_seq');
+    RETURN NEW;
+"""
+
+
 class Publication(models.Model):
     """A published record: a verdict exactly as approved, rendered once in every format it
     leaves the desk in. Exports, public pages and partners read these, never live rows.
@@ -850,6 +862,9 @@ class Publication(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # The change feed's order: given by the database at insert, in commit order (see
+    # PUBLICATION_FEED_POSITION). Partners read the feed by it.
+    feed_position = models.BigIntegerField(unique=True, null=True, editable=False)
 
     class Meta:
         ordering = ["id"]
@@ -884,6 +899,12 @@ class Publication(models.Model):
             ),
         ]
         triggers = [
+            pgtrigger.Trigger(
+                name="publication_feed_position",
+                operation=pgtrigger.Insert,
+                when=pgtrigger.Before,
+                func=PUBLICATION_FEED_POSITION,
+            ),
             pgtrigger.Trigger(
                 name="publication_is_immutable",
                 operation=pgtrigger.Update | pgtrigger.Delete,
