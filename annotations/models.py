@@ -934,3 +934,56 @@ class RepublishJob(models.Model):
 
     def __str__(self) -> str:
         return f"Republish {self.pk} of desk {self.workspace_id}: {self.rows_done}/{self.rows_total}"
+
+
+class Partner(models.Model):
+    """An organisation that republishes the desk's verdicts. Not a member: its keys read the
+    desk's published records and feed, nothing else."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="partners")
+    name = models.CharField(max_length=200)
+    contact_email = models.EmailField(max_length=254)
+    note = models.TextField(blank=True)
+    # DRF's rate syntax ("600/min"); annotations.api.partner.PartnerKeyThrottle reads it.
+    throttle_rate = models.CharField(max_length=20, default="600/min")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.CheckConstraint(condition=~Q(name=""), name="partner_name_not_empty")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PartnerKey(models.Model):
+    """A partner's API key. Only its sha256 is stored; the key is shown once. A rotated key
+    keeps working until `expires_at`, so the partner can switch without a gap."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="keys")
+    prefix = models.CharField(max_length=12)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… of {self.partner_id}"
+
+
+class PartnerDailyUsage(models.Model):
+    """Requests a key made on one day (UTC), counted with an upsert on every request."""
+
+    key = models.ForeignKey(PartnerKey, on_delete=models.CASCADE, related_name="usage")
+    day = models.DateField()
+    requests = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "day"], name="partner_usage_one_row_per_day")]
+
+    def __str__(self) -> str:
+        return f"{self.requests} requests by key {self.key_id} on {self.day}"

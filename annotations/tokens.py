@@ -19,3 +19,17 @@ def api_token_key_new() -> str:
 
 def api_token_key_hash(*, key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+# --- Partner keys: an organisation's, not a person's ---------------------------------------
+
+# A different prefix from personal tokens, so a key says whose it is at a glance.
+PARTNER_KEY_PREFIX = "pk_"
+
+
+def partner_key_new() -> str:
+    return PARTNER_KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def partner_key_hash(*, key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()

@@ -30,6 +30,7 @@ urlpatterns = [
     path("w/<slug:workspace_slug>/exports/", views_review.exports_page, name="exports"),
     path("w/<slug:workspace_slug>/scale/", views_review.rating_scale, name="rating_scale"),
     path("w/<slug:workspace_slug>/publishing/", views_review.publishing_settings, name="publishing_settings"),
+    path("w/<slug:workspace_slug>/partners/", views_review.partners, name="partners"),
     path("profile/", views_review.profile, name="profile"),
     path("ops/", views_review.operations, name="operations"),
     path(

@@ -1,4 +1,4 @@
-"""The field rules of claims, sources, articles and a desk's publishing settings: one sentence per bad value.
+"""The field rules of claims, sources, articles, a desk's publishing settings and partners: one sentence per bad value.
 
 The services run these after their permission check and before they write anything,
 whoever calls them. Forms and serializers only parse (a date that is not a date) and
@@ -9,16 +9,17 @@ Every rule raises ``ValidationError({field: sentence})``; the ``*_validate`` fun
 run the rules of the fields they are given and raise one error naming every bad field.
 """
 
+import re
 from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured, ValidationError
-from django.core.validators import URLValidator
+from django.core.validators import EmailValidator, URLValidator
 from django.db import models
 from django.utils import timezone
 
-from annotations.models import Article, Claim, RatingLabel, Source, Stance, Workspace
+from annotations.models import Article, Claim, Partner, RatingLabel, Source, Stance, Workspace
 
 BAD_URL = "Enter a web address starting with http:// or https://."
 SOURCE_URL_MISSING = "Give the source's web address."
@@ -239,6 +240,64 @@ WORKSPACE_PUBLISHING_RULES: dict[str, Callable[[Any], None]] = {
 def workspace_publishing_validate(*, fields: Mapping[str, Any]) -> None:
     """Check the publishing settings present in `fields`."""
     _rules_run(fields=fields, rules=WORKSPACE_PUBLISHING_RULES)
+
+
+# --- Partners -------------------------------------------------------------------------------
+
+MAX_PARTNER_NAME = _column_limit(Partner, "name")
+MAX_PARTNER_EMAIL = _column_limit(Partner, "contact_email")
+MAX_PARTNER_NOTE = 2_000
+# DRF's rate syntax: a count, a slash and a period it knows (s, m, h, d or longer words).
+_THROTTLE_RATE = re.compile(r"^([1-9][0-9]{0,5})/(s|sec|second|m|min|minute|h|hour|d|day)$")
+THROTTLE_RATE_INVALID = (
+    "Enter the rate as a number of requests per period, like 600/min (periods: sec, min, hour, day)."
+)
+PARTNER_GRACE_HOURS_INVALID = "Give the grace period as a whole number of hours from 0 to 720."
+MAX_GRACE_HOURS = 720
+
+
+def partner_name_check(value: str) -> None:
+    if not value.strip():
+        raise ValidationError({"name": "Give the partner organisation's name."})
+    if value.splitlines() != [value]:
+        raise ValidationError({"name": "The partner's name is one line; remove the line breaks."})
+    _too_long_check(field="name", noun="partner's name", value=value, limit=MAX_PARTNER_NAME)
+
+
+def partner_contact_email_check(value: str) -> None:
+    try:
+        EmailValidator()(value)
+    except ValidationError:
+        raise ValidationError(
+            {"contact_email": "Enter the partner's contact e-mail address, like news@example.org."}
+        ) from None
+    _too_long_check(field="contact_email", noun="contact e-mail", value=value, limit=MAX_PARTNER_EMAIL)
+
+
+def partner_note_check(value: str) -> None:
+    _too_long_check(field="note", noun="note", value=value, limit=MAX_PARTNER_NOTE)
+
+
+def throttle_rate_check(value: str) -> None:
+    if not isinstance(value, str) or not _THROTTLE_RATE.match(value):
+        raise ValidationError({"throttle_rate": THROTTLE_RATE_INVALID})
+
+
+PARTNER_RULES: dict[str, Callable[[Any], None]] = {
+    "name": partner_name_check,
+    "contact_email": partner_contact_email_check,
+    "note": partner_note_check,
+    "throttle_rate": throttle_rate_check,
+}
+
+
+def partner_fields_validate(*, fields: Mapping[str, Any]) -> None:
+    _rules_run(fields=fields, rules=PARTNER_RULES)
+
+
+def grace_hours_check(value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_GRACE_HOURS:
+        raise ValidationError({"grace_hours": PARTNER_GRACE_HOURS_INVALID})
 
 
 def _rules_run(*, fields: Mapping[str, Any], rules: Mapping[str, Callable[[Any], None]]) -> None:

@@ -16,6 +16,7 @@ from annotations import access, selectors
 from annotations.errors import ConflictError, PermissionDenied
 from annotations.models import Role
 from annotations.permissions import can
+from annotations.publishing import partners as partner_services
 from annotations.rendering import Mark, render_highlights
 from annotations.services import workflow
 from annotations.services.workspaces import (
@@ -377,4 +378,52 @@ def publishing_settings(request, workspace_slug: str):
         "jobs": jobs,
         "running": any(job.finished_at is None for job in jobs),
         "in_force": selectors.publications_in_force_count(workspace=workspace),
+    }, status=400 if errors else 200)
+
+
+@login_required
+def partners(request, workspace_slug: str):
+    """Partner organisations and their keys, with each key's use over the last week.
+    Admins only. A key just made is shown in this answer and never again."""
+    workspace = access.workspace_get(user=request.user, slug=workspace_slug)
+    if not can(request.user, "annotations.manage_partners", workspace):
+        return _forbidden(request, partner_services.PARTNERS_DENIED)
+    values = {"name": "", "contact_email": "", "note": "", "throttle_rate": "600/min"}
+    errors: dict[str, list[str]] = {}
+    issued = None
+    if request.method == "POST":
+        what = request.POST.get("action", "")
+        try:
+            if what == "create_partner":
+                values = {name: request.POST.get(name, "") for name in values}
+                partner = partner_services.partner_create(workspace=workspace, actor=request.user, **values)
+                messages.success(request, f"Partner “{partner.name}” added; give it a key below.")
+                return redirect("partners", workspace_slug)
+            partner = partner_services.partner_get(
+                workspace=workspace, partner_id=_int_or_none(request.POST.get("partner")) or 0
+            )
+            key_id = _int_or_none(request.POST.get("key")) or 0
+            if what == "create_key":
+                issued = partner_services.partner_key_create(partner=partner, actor=request.user)
+            elif what == "rotate_key":
+                hours = _int_or_none(request.POST.get("grace_hours"))
+                issued = partner_services.partner_key_rotate(
+                    partner=partner, key_id=key_id, actor=request.user,
+                    grace_hours=hours if hours is not None else -1,
+                )
+            elif what == "revoke_key":
+                partner_services.partner_key_revoke(partner=partner, key_id=key_id, actor=request.user)
+                messages.success(request, "The key was revoked; it stops working now.")
+                return redirect("partners", workspace_slug)
+            else:
+                raise Http404("No such action.")
+        except PermissionDenied as exc:
+            return _forbidden(request, str(exc))
+        except ValidationError as exc:
+            errors = exc.message_dict
+    rows = [{"partner": p, "keys": partner_services.partner_keys_with_usage(partner=p)}
+            for p in partner_services.partners_of(workspace=workspace)]
+    return render(request, "annotations/partners.html", {
+        "workspace": workspace, "rows": rows, "values": values, "errors": errors, "issued": issued,
+        "days": partner_services.usage_days(),
     }, status=400 if errors else 200)

@@ -266,8 +266,12 @@ STORAGES = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "annotations.api.auth.ApiTokenAuthentication",
+        # `Authorization: Partner pk_...`: a partner organisation's key (annotations.api.partner_auth).
+        "annotations.api.partner_auth.PartnerKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # Partner keys at their partner's rate, wherever they knock; members are not throttled here.
+    "DEFAULT_THROTTLE_CLASSES": ["annotations.api.partner_auth.PartnerKeyThrottle"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

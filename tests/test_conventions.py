@@ -14,7 +14,9 @@ from django.apps import apps
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "annotations"
-VIEW_MODULES = sorted([*APP.glob("views*.py"), APP / "api" / "views.py", APP / "publishing" / "views.py"])
+VIEW_MODULES = sorted([
+    *APP.glob("views*.py"), APP / "api" / "views.py", APP / "api" / "partner.py", APP / "publishing" / "views.py",
+])
 MANAGER_ATTRIBUTES = {"objects", "_default_manager", "_base_manager"}
 
 

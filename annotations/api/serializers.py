@@ -5,7 +5,7 @@ import datetime
 
 from django import forms
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from annotations import validation
@@ -16,6 +16,8 @@ from annotations.models import (
     Claim,
     ExportJob,
     Membership,
+    Partner,
+    PartnerKey,
     RatingLabel,
     RatingScale,
     Review,
@@ -396,3 +398,48 @@ class VerdictExportQuerySerializer(ExportRequestSerializer):
     """The streaming export's query: the desk is optional (all of yours if omitted)."""
 
     workspace = serializers.SlugField(required=False)
+
+
+# --- Partners (annotations/api/partner.py) ----------------------------------------------
+
+class PartnerSerializer(serializers.ModelSerializer):
+    workspace: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = Partner
+        fields = ["id", "workspace", "name", "contact_email", "note", "throttle_rate", "created_at"]
+
+
+class PartnerCreateSerializer(serializers.Serializer):
+    workspace = serializers.SlugField()
+    name = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    contact_email = serializers.CharField(allow_blank=True)
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+    throttle_rate = serializers.CharField(required=False, default="600/min")
+
+
+class PartnerKeySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PartnerKey
+        fields = ["id", "prefix", "created_at", "last_used_at", "revoked_at", "expires_at"]
+
+
+class PartnerKeyUsageSerializer(serializers.Serializer):
+    key = PartnerKeySerializer()
+    usage = serializers.ListField(child=inline_serializer("PartnerKeyDay", fields={
+        "day": serializers.DateField(), "requests": serializers.IntegerField(),
+    }))
+
+
+class IssuedKeySerializer(PartnerKeySerializer):
+    key = serializers.CharField(help_text="Shown this once; only its hash is kept.")
+
+    class Meta(PartnerKeySerializer.Meta):
+        fields = [*PartnerKeySerializer.Meta.fields, "key"]
+
+
+class RotateSerializer(serializers.Serializer):
+    grace_hours = serializers.IntegerField(
+        help_text="How long the old key keeps working (0 to 720 hours).",
+        error_messages={"invalid": "Give the grace period as a whole number of hours from 0 to 720."},
+    )

@@ -1,0 +1,182 @@
+"""Partners over the API: the admins' endpoints that manage them, and what a partner key
+reads (the desk's published records and its change feed).
+
+A partner key authenticates as `Authorization: Partner pk_...`. The request's user is then
+anonymous and `request.auth` the PartnerKey, so every member endpoint (IsAuthenticated)
+answers 401 to it; only the views here that allow `PartnerOrMember` serve it.
+"""
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import exceptions, mixins, pagination, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotations import access
+from annotations.api import serializers as s
+from annotations.api.partner_auth import PartnerKeyThrottle, PartnerOrMember, partner_key_of
+from annotations.permissions import require
+from annotations.publishing import feed
+from annotations.publishing import partners as partner_services
+
+
+def _desk(request):
+    """A partner reads its own desk; `workspace` naming another is 404. A member names one
+    of their desks."""
+    slug = request.query_params.get("workspace", "")
+    key = partner_key_of(request)
+    if key is not None:
+        workspace = key.partner.workspace
+        if slug and slug != workspace.slug:
+            raise exceptions.NotFound("Not found, or not in one of your desks.")
+        return workspace
+    if not slug:
+        raise exceptions.ValidationError({"workspace": "Name the desk whose feed to read (its slug)."})
+    return access.workspace_get(user=request.user, slug=slug, field="workspace")
+
+
+# --- What a partner reads ------------------------------------------------------------------
+
+EVENT = inline_serializer("FeedEvent", fields={
+    "position": serializers.CharField(),
+    "type": serializers.ChoiceField(choices=["published", "corrected", "withdrawn"]),
+    "verdict": serializers.IntegerField(),
+    "publication": serializers.IntegerField(),
+    "record": serializers.DictField(),
+})
+DESK = OpenApiParameter("workspace", str,
+                        description="Desk slug: required for members; a partner's key names its desk.")
+FORMAT = OpenApiParameter("format", str, enum=list(feed.FEED_FORMATS), description="json (default) or claimreview.")
+
+
+class FeedView(APIView):
+    """The desk's publication events in commit order: published, corrected and withdrawn
+    (a tombstone with the reason). Replaying from the start gives the verdicts in force.
+    `wait` long-polls up to 30 s for the first event (the worker is held meanwhile)."""
+
+    permission_classes = [PartnerOrMember]
+    throttle_classes = [PartnerKeyThrottle]
+    partner_keys_accepted = True
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("after", str, description="The `next` of the previous page; empty to start."),
+            OpenApiParameter("limit", int, description=f"1 to {feed.FEED_LIMIT_MAX}."),
+            OpenApiParameter("wait", int, description=f"0 to {feed.FEED_WAIT_MAX} seconds."),
+            FORMAT, DESK,
+        ],
+        responses={200: inline_serializer("FeedPage", fields={
+            "events": serializers.ListField(child=EVENT), "next": serializers.CharField(),
+        })},
+    )
+    def get(self, request):
+        workspace = _desk(request)
+        query = feed.feed_query_parse(workspace_id=workspace.pk, params=request.query_params)
+        page = feed.feed_read(workspace=workspace, query=query)
+        return Response({"events": page.events, "next": page.next})
+
+
+class VerdictCursor(pagination.CursorPagination):
+    page_size = 100
+    page_size_query_param = "limit"
+    max_page_size = feed.FEED_LIMIT_MAX
+    ordering = "id"
+
+
+class PartnerVerdictsView(APIView):
+    """The desk's verdicts in force, as published (the JSON line, or ClaimReview with
+    `format=claimreview`), by publication number."""
+
+    permission_classes = [PartnerOrMember]
+    throttle_classes = [PartnerKeyThrottle]
+    partner_keys_accepted = True
+
+    @extend_schema(
+        parameters=[FORMAT, DESK, OpenApiParameter("cursor", str), OpenApiParameter("limit", int)],
+        responses={200: inline_serializer("PartnerVerdictPage", fields={
+            "next": serializers.CharField(allow_null=True), "previous": serializers.CharField(allow_null=True),
+            "results": serializers.ListField(child=serializers.DictField()),
+        })},
+    )
+    def get(self, request):
+        workspace = _desk(request)
+        fmt = feed.record_format_check(request.query_params.get("format") or "json")
+        paginator = VerdictCursor()
+        rows = paginator.paginate_queryset(feed.verdicts_in_force(workspace=workspace), request, view=self)
+        return paginator.get_paginated_response(
+            [feed.record_body(publication=row, fmt=fmt) for row in rows or []]
+        )
+
+
+# --- Admins manage partners and their keys -------------------------------------------------
+
+def _issued(issued: partner_services.IssuedKey) -> dict:
+    data = dict(s.PartnerKeySerializer(issued.record).data)
+    data["key"] = issued.key
+    return data
+
+
+class PartnerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Partners of the desks you administer, and their keys. Other members: 403."""
+
+    serializer_class = s.PartnerSerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        user: Any = self.request.user  # IsAuthenticated: a member
+        if self.action == "list":
+            return partner_services.partners_for_admin(user=user)
+        return partner_services.partners_for_member(user=user)
+
+    def get_object(self):
+        partner = super().get_object()
+        require(self.request.user, "annotations.manage_partners", partner.workspace, partner_services.PARTNERS_DENIED)
+        return partner
+
+    @extend_schema(request=s.PartnerCreateSerializer, responses={201: s.PartnerSerializer})
+    def create(self, request):
+        data = s.PartnerCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = dict(data.validated_data)
+        workspace = access.workspace_get(user=request.user, slug=v.pop("workspace"), field="workspace")
+        require(request.user, "annotations.manage_partners", workspace, partner_services.PARTNERS_DENIED)
+        partner = partner_services.partner_create(workspace=workspace, actor=request.user, **v)
+        return Response(s.PartnerSerializer(partner).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(methods=["get"], request=None, responses={200: s.PartnerKeyUsageSerializer(many=True)})
+    @extend_schema(methods=["post"], request=None, responses={201: s.IssuedKeySerializer})
+    @action(detail=True, methods=["get", "post"])
+    def keys(self, request, pk=None):
+        """GET: the keys with their requests on each of the last 7 days. POST: a new key,
+        shown in this answer only."""
+        partner = self.get_object()
+        if request.method == "POST":
+            issued = partner_services.partner_key_create(partner=partner, actor=request.user)
+            return Response(_issued(issued), status=status.HTTP_201_CREATED)
+        rows = partner_services.partner_keys_with_usage(partner=partner)
+        return Response(s.PartnerKeyUsageSerializer(rows, many=True).data)
+
+    @extend_schema(request=s.RotateSerializer, responses={201: s.IssuedKeySerializer},
+                   parameters=[OpenApiParameter("key_id", OpenApiTypes.INT, OpenApiParameter.PATH)])
+    @action(detail=True, methods=["post"], url_path=r"keys/(?P<key_id>[0-9]+)/rotate")
+    def rotate(self, request, pk=None, key_id=None):
+        """A new key; the old one keeps working for `grace_hours`."""
+        partner = self.get_object()
+        data = s.RotateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        issued = partner_services.partner_key_rotate(
+            partner=partner, key_id=int(key_id or 0), actor=request.user, grace_hours=data.validated_data["grace_hours"]
+        )
+        return Response(_issued(issued), status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: s.PartnerKeySerializer},
+                   parameters=[OpenApiParameter("key_id", OpenApiTypes.INT, OpenApiParameter.PATH)])
+    @action(detail=True, methods=["post"], url_path=r"keys/(?P<key_id>[0-9]+)/revoke")
+    def revoke(self, request, pk=None, key_id=None):
+        """The key stops working at once."""
+        partner = self.get_object()
+        record = partner_services.partner_key_revoke(partner=partner, key_id=int(key_id or 0), actor=request.user)
+        return Response(s.PartnerKeySerializer(record).data)
