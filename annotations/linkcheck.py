@@ -147,3 +147,36 @@ def fetch(url: str, *, allow_loopback: bool = False, timeout: float = TIMEOUT,
             truncated=len(body) > max_bytes,
         )
     raise Refused(f"Gave up after {max_redirects} redirects.")
+
+
+@dataclass(frozen=True)
+class Posted:
+    status_code: int
+    excerpt: str
+
+
+def url_check(url: str, *, allow_loopback: bool = False) -> str:
+    """The address `url` would be connected to; Refused (with a sentence) if it may not be."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Refused(f"Refused {url[:200]}: only http and https addresses can be reached.")
+    return checked_address(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80),
+                           allow_loopback=allow_loopback)
+
+
+def post(url: str, *, body: bytes, headers: dict[str, str], allow_loopback: bool = False,
+         timeout: float = TIMEOUT, max_bytes: int = 4096) -> Posted:
+    """POST to a checked address, redirects not followed (a webhook receiver answers itself)."""
+    address = url_check(url, allow_loopback=allow_loopback)
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    connection_class = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
+    conn = connection_class(address, str(parts.hostname), port, timeout)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        conn.request("POST", path, body=body, headers={"User-Agent": USER_AGENT, **headers})
+        response = conn.getresponse()
+        excerpt = response.read(max_bytes)
+    finally:
+        conn.close()
+    return Posted(status_code=response.status, excerpt=excerpt.decode("utf-8", "replace"))

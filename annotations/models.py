@@ -987,3 +987,51 @@ class PartnerDailyUsage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.requests} requests by key {self.key_id} on {self.day}"
+
+
+class WebhookEndpoint(models.Model):
+    """Where a partner wants the desk's feed events POSTed, signed per Standard Webhooks.
+    The secret must be kept to sign; it is shown once, when the endpoint is created."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="webhooks")
+    url = models.URLField(max_length=500)
+    secret = models.CharField(max_length=100)
+    enabled = models.BooleanField(default=True)
+    disabled_reason = models.CharField(max_length=500, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    # The feed position of the last event the endpoint answered 2xx to; the next delivery
+    # starts after it.
+    last_position = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.url} of partner {self.partner_id}"
+
+
+class WebhookDelivery(models.Model):
+    """One attempt to deliver one event to one endpoint: the delivery log."""
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    feed_position = models.BigIntegerField()
+    publication = models.ForeignKey(Publication, on_delete=models.CASCADE, related_name="+")
+    # The same for every attempt at the same event, so a receiver can drop duplicates.
+    webhook_id = models.CharField(max_length=100)
+    attempt = models.PositiveIntegerField(default=1)
+    status_code = models.PositiveIntegerField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    response_excerpt = models.CharField(max_length=500, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        # The delivery log of an endpoint, newest first.
+        indexes = [models.Index(fields=["endpoint", "-id"], name="webhook_delivery_log_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.webhook_id} attempt {self.attempt}"

@@ -120,3 +120,29 @@ def expire_exports() -> int:
     from annotations.services.exports import exports_expire
 
     return exports_expire()
+
+
+# Retried with doubling waits (capped) until the endpoint answers or, after
+# WEBHOOK_MAX_FAILURES failures in a row, is disabled; the beat catch-up covers a lost task.
+@shared_task(bind=True, max_retries=None)
+def deliver_webhooks(self, endpoint_id: int) -> int:
+    from annotations.publishing.webhooks import webhook_deliver
+
+    run = webhook_deliver(endpoint_id=endpoint_id)
+    if run.failed and run.retry_in:
+        raise self.retry(countdown=run.retry_in)
+    return run.delivered
+
+
+@shared_task
+def webhooks_catch_up() -> int:
+    from annotations.publishing.webhooks import webhooks_catch_up as catch_up
+
+    return catch_up()
+
+
+@shared_task(**RETRY)
+def notify_webhook_disabled(endpoint_id: int) -> int:
+    from annotations.services.notifications import notify_webhook_disabled as send
+
+    return send(endpoint_id=endpoint_id)

@@ -16,7 +16,9 @@ from annotations import access, selectors
 from annotations.errors import ConflictError, PermissionDenied
 from annotations.models import Role
 from annotations.permissions import can
+from annotations.publishing import feed
 from annotations.publishing import partners as partner_services
+from annotations.publishing import webhooks as webhook_services
 from annotations.rendering import Mark, render_highlights
 from annotations.services import workflow
 from annotations.services.workspaces import (
@@ -391,6 +393,8 @@ def partners(request, workspace_slug: str):
     values = {"name": "", "contact_email": "", "note": "", "throttle_rate": "600/min"}
     errors: dict[str, list[str]] = {}
     issued = None
+    issued_webhook = None
+    webhook_partner_id, webhook_url = None, ""
     if request.method == "POST":
         what = request.POST.get("action", "")
         try:
@@ -403,6 +407,7 @@ def partners(request, workspace_slug: str):
                 workspace=workspace, partner_id=_int_or_none(request.POST.get("partner")) or 0
             )
             key_id = _int_or_none(request.POST.get("key")) or 0
+            hook_id = _int_or_none(request.POST.get("hook")) or 0
             if what == "create_key":
                 issued = partner_services.partner_key_create(partner=partner, actor=request.user)
             elif what == "rotate_key":
@@ -415,15 +420,33 @@ def partners(request, workspace_slug: str):
                 partner_services.partner_key_revoke(partner=partner, key_id=key_id, actor=request.user)
                 messages.success(request, "The key was revoked; it stops working now.")
                 return redirect("partners", workspace_slug)
+            elif what == "create_webhook":
+                webhook_partner_id, webhook_url = partner.pk, request.POST.get("url", "")
+                issued_webhook = webhook_services.webhook_create(partner=partner, actor=request.user, url=webhook_url)
+            elif what == "delete_webhook":
+                webhook_services.webhook_delete(partner=partner, hook_id=hook_id, actor=request.user)
+                messages.success(request, "The webhook was deleted; nothing more is sent to it.")
+                return redirect("partners", workspace_slug)
+            elif what == "redeliver_webhook":
+                # From a delivery in the log: that event and every one after it.
+                position = max(0, (_int_or_none(request.POST.get("from_position")) or 1) - 1)
+                webhook_services.webhook_redeliver(
+                    partner=partner, hook_id=hook_id, actor=request.user,
+                    after=feed.cursor_encode(workspace_id=workspace.pk, position=position) if position else "",
+                )
+                messages.success(request, "Queued: the events are delivered again, in order.")
+                return redirect("partners", workspace_slug)
             else:
                 raise Http404("No such action.")
         except PermissionDenied as exc:
             return _forbidden(request, str(exc))
         except ValidationError as exc:
             errors = exc.message_dict
-    rows = [{"partner": p, "keys": partner_services.partner_keys_with_usage(partner=p)}
+    rows = [{"partner": p, "keys": partner_services.partner_keys_with_usage(partner=p),
+             "webhooks": webhook_services.webhooks_with_log(partner=p)}
             for p in partner_services.partners_of(workspace=workspace)]
     return render(request, "annotations/partners.html", {
         "workspace": workspace, "rows": rows, "values": values, "errors": errors, "issued": issued,
-        "days": partner_services.usage_days(),
+        "days": partner_services.usage_days(), "issued_webhook": issued_webhook,
+        "webhook_partner_id": webhook_partner_id, "webhook_url": webhook_url,
     }, status=400 if errors else 200)

@@ -170,6 +170,7 @@ CELERY_BEAT_SCHEDULE = {
     "drain-outbox": {"task": "annotations.tasks.drain_outbox", "schedule": 30.0},
     "recheck-sources": {"task": "annotations.tasks.recheck_sources", "schedule": 3600.0},
     "remind-reviewers": {"task": "annotations.tasks.remind_reviewers", "schedule": 3600.0},
+    "webhooks-catch-up": {"task": "annotations.tasks.webhooks_catch_up", "schedule": 300.0},
 }
 
 # --- Auth, sessions, security -------------------------------------------------
@@ -307,6 +308,11 @@ OUTBOX_AUTOSEND = env_bool("OUTBOX_AUTOSEND", True)
 LINKCHECK_ALLOW_LOOPBACK = env_bool("LINKCHECK_ALLOW_LOOPBACK", False)
 LINKCHECK_TIMEOUT = env_int("LINKCHECK_TIMEOUT", 10, minimum=1)
 LINKCHECK_INTERVAL_HOURS = env_int("LINKCHECK_INTERVAL_HOURS", 24, minimum=1)
+# Partner webhooks: seconds a receiver has to answer, failures in a row before the endpoint
+# is disabled (with the retry backoff capped at WEBHOOK_RETRY_MAX_SECONDS, about a day).
+WEBHOOK_TIMEOUT = env_int("WEBHOOK_TIMEOUT", 10, minimum=1)
+WEBHOOK_MAX_FAILURES = env_int("WEBHOOK_MAX_FAILURES", 20, minimum=1)
+WEBHOOK_RETRY_MAX_SECONDS = env_int("WEBHOOK_RETRY_MAX_SECONDS", 3600, minimum=1)
 # Reviewers are reminded of claims waiting longer than this.
 REVIEW_REMINDER_HOURS = env_int("REVIEW_REMINDER_HOURS", 24, minimum=1)
 # Claim matching: suggestions at or above this score are shown.

@@ -21,6 +21,7 @@ from annotations.api.partner_auth import PartnerKeyThrottle, PartnerOrMember, pa
 from annotations.permissions import require
 from annotations.publishing import feed
 from annotations.publishing import partners as partner_services
+from annotations.publishing import webhooks as webhook_services
 
 
 def _desk(request):
@@ -111,6 +112,12 @@ class PartnerVerdictsView(APIView):
         )
 
 
+def _hook_id(value: str | None) -> int:
+    """The path's id; one no row can have (negative, or past a bigint) finds nothing: 404."""
+    number = int(value or 0)
+    return number if 0 < number < 2**63 else 0
+
+
 # --- Admins manage partners and their keys -------------------------------------------------
 
 def _issued(issued: partner_services.IssuedKey) -> dict:
@@ -180,3 +187,43 @@ class PartnerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         partner = self.get_object()
         record = partner_services.partner_key_revoke(partner=partner, key_id=int(key_id or 0), actor=request.user)
         return Response(s.PartnerKeySerializer(record).data)
+
+    @extend_schema(methods=["get"], request=None, responses={200: s.WebhookLogSerializer(many=True)})
+    @extend_schema(methods=["post"], request=s.WebhookCreateSerializer, responses={201: s.IssuedWebhookSerializer})
+    @action(detail=True, methods=["get", "post"])
+    def webhooks(self, request, pk=None):
+        """GET: the partner's webhook endpoints with their latest deliveries. POST: a new
+        endpoint (https, public address); its signing secret is in this answer only."""
+        partner = self.get_object()
+        if request.method == "POST":
+            data = s.WebhookCreateSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            issued = webhook_services.webhook_create(partner=partner, actor=request.user,
+                                                     url=data.validated_data["url"])
+            answer = dict(s.WebhookSerializer(issued.record).data)
+            answer["secret"] = issued.secret
+            return Response(answer, status=status.HTTP_201_CREATED)
+        rows = webhook_services.webhooks_with_log(partner=partner)
+        return Response(s.WebhookLogSerializer(rows, many=True).data)
+
+    @extend_schema(request=None, responses={204: None},
+                   parameters=[OpenApiParameter("hook_id", OpenApiTypes.INT, OpenApiParameter.PATH)])
+    @action(detail=True, methods=["delete"], url_path=r"webhooks/(?P<hook_id>-?[0-9]+)")
+    def webhook_delete(self, request, pk=None, hook_id=None):
+        """The endpoint and its delivery log are deleted; nothing more is sent to it."""
+        partner = self.get_object()
+        webhook_services.webhook_delete(partner=partner, hook_id=_hook_id(hook_id), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=s.RedeliverSerializer, responses={202: s.WebhookSerializer},
+                   parameters=[OpenApiParameter("hook_id", OpenApiTypes.INT, OpenApiParameter.PATH)])
+    @action(detail=True, methods=["post"], url_path=r"webhooks/(?P<hook_id>-?[0-9]+)/redeliver")
+    def redeliver(self, request, pk=None, hook_id=None):
+        """Send again every event after `after` (a feed position; empty: all), enabling
+        the endpoint again if it was disabled."""
+        partner = self.get_object()
+        data = s.RedeliverSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        endpoint = webhook_services.webhook_redeliver(partner=partner, hook_id=_hook_id(hook_id), actor=request.user,
+                                                      after=data.validated_data["after"])
+        return Response(s.WebhookSerializer(endpoint).data, status=status.HTTP_202_ACCEPTED)

@@ -24,6 +24,8 @@ from annotations.models import (
     Role,
     Source,
     Stance,
+    WebhookDelivery,
+    WebhookEndpoint,
     Workspace,
 )
 from annotations.publishing.exports import FORMATS as EXPORT_FORMATS
@@ -436,6 +438,40 @@ class IssuedKeySerializer(PartnerKeySerializer):
 
     class Meta(PartnerKeySerializer.Meta):
         fields = [*PartnerKeySerializer.Meta.fields, "key"]
+
+
+class WebhookSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["id", "url", "enabled", "disabled_reason", "consecutive_failures", "created_at"]
+
+
+class WebhookCreateSerializer(serializers.Serializer):
+    url = serializers.CharField(allow_blank=True, help_text="https, at a public address.")
+
+
+class IssuedWebhookSerializer(WebhookSerializer):
+    secret = serializers.CharField(help_text="The signing secret (whsec_...), shown this once.")
+
+    class Meta(WebhookSerializer.Meta):
+        fields = [*WebhookSerializer.Meta.fields, "secret"]
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookDelivery
+        fields = ["id", "webhook_id", "publication", "attempt", "status_code", "latency_ms", "response_excerpt",
+                  "error", "delivered_at", "next_attempt_at", "created_at"]
+
+
+class WebhookLogSerializer(serializers.Serializer):
+    endpoint = WebhookSerializer()
+    deliveries = WebhookDeliverySerializer(many=True)
+
+
+class RedeliverSerializer(serializers.Serializer):
+    after = serializers.CharField(required=False, allow_blank=True, default="",
+                                  help_text="A feed position (an event's `position`); empty: from the start.")
 
 
 class RotateSerializer(serializers.Serializer):

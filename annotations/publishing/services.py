@@ -21,7 +21,7 @@ from annotations.models import (
     RepublishJob,
     Workspace,
 )
-from annotations.publishing import records
+from annotations.publishing import records, webhooks
 
 
 def public_url(*, workspace_slug: str, claim_id: int) -> str:
@@ -65,6 +65,7 @@ def _record_create(
         public_url=public_url(workspace_slug=snapshot["workspace"]["slug"], claim_id=claim_id),
     ))
     Publication.objects.filter(claim_id=claim_id, current=True).update(current=False)
+    webhooks.enqueue_for(workspace_id=workspace_id)
     return Publication.objects.create(
         pk=number, workspace_id=workspace_id, claim_id=claim_id, article_id=snapshot["article"]["id"],
         rating_id=(snapshot["rating"] or {}).get("id"), kind=kind, current=True, reason=reason,
@@ -91,6 +92,7 @@ def withdraw(*, claim: Claim, actor_id: int | None, reason: str) -> Publication 
     now = timezone.now()
     number = _next_number()
     Publication.objects.filter(pk=in_force.pk).update(current=False)
+    webhooks.enqueue_for(workspace_id=claim.workspace_id)
     return Publication.objects.create(
         pk=number, workspace_id=claim.workspace_id, claim_id=claim.pk, article_id=in_force.article_id,
         rating_id=in_force.rating_id, kind=PublicationKind.WITHDRAWN, current=False, reason=reason,

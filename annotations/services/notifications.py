@@ -88,3 +88,22 @@ def remind_reviewers() -> int:
             sent += _send_once(kind="reminder", claim=claim, revision=claim.revision,
                                recipient=m.user.email, subject=subject, body=body)
     return sent
+
+
+def notify_webhook_disabled(*, endpoint_id: int) -> int:
+    """E-mail the desk's admins that a partner's webhook was disabled after failing."""
+    from annotations.models import WebhookEndpoint
+
+    endpoint = WebhookEndpoint.objects.select_related("partner__workspace").filter(pk=endpoint_id).first()
+    if endpoint is None or endpoint.enabled:
+        return 0
+    desk = endpoint.partner.workspace
+    admins = list(Membership.objects.filter(workspace=desk, role=Role.ADMIN).exclude(user__email="")
+                  .values_list("user__email", flat=True))
+    if not admins:
+        return 0
+    body = (
+        f"The webhook of {endpoint.partner.name} at {endpoint.url} was disabled: {endpoint.disabled_reason}\n\n"
+        f"Partners: {settings.SITE_URL}{reverse('partners', args=[desk.slug])}\n"
+    )
+    return send_mail(f"[{desk.name}] Webhook disabled: {endpoint.partner.name}", body, None, admins)
