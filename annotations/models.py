@@ -565,7 +565,8 @@ class AuditEvent(models.Model):
     """One recorded change, written only by the database trigger `factcheck_audit`.
 
     `hash` chains each event to the one before it (see `verify_audit`); the database
-    refuses UPDATE and DELETE on this table. Ids of workspaces, claims and actors are
+    refuses UPDATE, DELETE and TRUNCATE on this table, and the application role may only
+    read it. Ids of workspaces, claims and actors are
     kept as plain numbers so the trail outlives what it describes.
     """
 
@@ -580,6 +581,9 @@ class AuditEvent(models.Model):
     )
     request = models.CharField(max_length=300)
     reason = models.TextField(blank=True)
+    # The database role (session_user) whose session wrote the change. Only the
+    # application role's word on `actor` and `request` is believed (migration 0020).
+    db_role = models.CharField(max_length=63, blank=True, default="", db_default="")
     before = models.JSONField(null=True)
     after = models.JSONField(null=True)
     prev_hash = models.CharField(max_length=64, blank=True)
@@ -599,11 +603,8 @@ class AuditEvent(models.Model):
             # Audit log page: the action filter.
             models.Index(fields=["action", "-occurred_at"], name="audit_action_idx"),
         ]
-        triggers = [
-            pgtrigger.Protect(
-                name="audit_is_append_only", operation=pgtrigger.Update | pgtrigger.Delete
-            ),
-        ]
+        # Append-only, and no TRUNCATE: plain triggers of migration 0020, which no session
+        # setting lifts (pgtrigger's `pgtrigger.ignore` would lift a pgtrigger.Protect).
 
     def __str__(self) -> str:
         return f"{self.action} #{self.object_id} at {self.occurred_at:%Y-%m-%d %H:%M}"

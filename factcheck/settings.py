@@ -115,6 +115,14 @@ except ValueError as exc:
 DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 5)
+# The role that owns the tables and runs `migrate` (annotations/dbroles.py). Unset: one
+# role does both, and the `annotations.W001` check says what that gives away.
+DATABASE_OWNER_URL = (
+    env_url("DATABASE_OWNER_URL", "", schemes=("postgres", "postgresql")) if env_str("DATABASE_OWNER_URL") else ""
+)
+DATABASE_OWNER = dj_database_url.parse(DATABASE_OWNER_URL) if DATABASE_OWNER_URL else None
+# The application role's name, kept apart from DATABASES (whose credentials `migrate` swaps).
+DATABASE_APP_ROLE = DATABASES["default"]["USER"] or "postgres"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis, cache and Celery --------------------------------------------------

@@ -85,6 +85,98 @@ def article(desk, alice):
     return article_import(workspace=desk, text=text, actor=alice).article
 
 
+# --- Database roles ------------------------------------------------------------------
+# The suite runs as the application role (DATABASE_URL), as the web and the workers do.
+# The test database is created, migrated, flushed and dropped as the owner
+# (DATABASE_OWNER_URL); see annotations/dbroles.py. With no owner URL, one role does all.
+
+_app_credentials: dict = {}
+
+
+def _switch_default_connection(credentials: dict) -> None:
+    from django.db import connections
+
+    connection = connections["default"]
+    connection.close()
+    connection.settings_dict.update(credentials)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """pytest-django creates and migrates the test database with these settings: the owner's."""
+    from django.db import connections
+
+    from annotations import dbroles
+
+    owner = dbroles.owner_credentials()
+    if owner is not None:
+        settings_dict = connections["default"].settings_dict
+        _app_credentials.update({key: settings_dict.get(key, "") for key in owner})
+        _switch_default_connection(owner)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """Once the test database is made, the tests connect as the application role; at the
+    end pytest-django drops the database as the owner again."""
+    from annotations import dbroles
+
+    if _app_credentials:
+        _switch_default_connection(_app_credentials)
+    yield
+    owner = dbroles.owner_credentials()
+    if owner is not None:
+        _switch_default_connection(owner)
+
+
+def connect_as(credentials: dict | None = None, *, admin: bool = False):
+    """A psycopg connection to the test database: as the owner (default), as the
+    superuser of DATABASE_ADMIN_URL (`admin=True`), or with `credentials`."""
+    from urllib.parse import unquote, urlsplit
+
+    import psycopg
+    from django.db import connection
+
+    from annotations import dbroles
+
+    name = connection.settings_dict["NAME"]
+    if admin:
+        url = urlsplit(os.environ.get("DATABASE_ADMIN_URL") or "postgres://postgres@127.0.0.1:5432/postgres")
+        return psycopg.connect(host=url.hostname or "127.0.0.1", port=url.port or 5432, dbname=name,
+                               user=unquote(url.username or "postgres"), password=unquote(url.password or "") or None)
+    c = credentials or dbroles.owner_credentials() or connection.settings_dict
+    return psycopg.connect(host=c["HOST"] or "127.0.0.1", port=c["PORT"] or 5432, dbname=name,
+                           user=c["USER"] or "postgres", password=c["PASSWORD"] or None)
+
+
+def _flush_as_owner(self) -> None:
+    """TransactionTestCase's flush, as the owner: the application role may not TRUNCATE,
+    and the audit table refuses TRUNCATE until its owner disables that trigger."""
+    from django.core.management.color import no_style
+    from django.core.management.sql import emit_post_migrate_signal
+    from django.db import connections
+
+    for db_name in self._databases_names(include_mirrors=False):
+        connection = connections[db_name]
+        tables = connection.introspection.django_table_names(only_existing=True, include_views=False)
+        statements = connection.ops.sql_flush(no_style(), tables, allow_cascade=self.available_apps is not None)
+        with connect_as() as owner:
+            owner.execute("ALTER TABLE annotations_auditevent DISABLE TRIGGER audit_no_truncate")
+            for statement in statements:
+                owner.execute(statement)
+            owner.execute("ALTER TABLE annotations_auditevent ENABLE TRIGGER audit_no_truncate")
+        inhibit = self.available_apps is not None or (
+            self.serialized_rollback and hasattr(connection, "_test_serialized_contents"))
+        if not inhibit:
+            emit_post_migrate_signal(verbosity=0, interactive=False, db=db_name)
+
+
+def pytest_configure(config):
+    from django.test import TransactionTestCase
+
+    TransactionTestCase._fixture_teardown = _flush_as_owner  # type: ignore[method-assign]
+
+
 def database_url() -> str:
     from django.db import connection
 

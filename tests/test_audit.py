@@ -5,11 +5,12 @@ import itertools
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 from django.urls import reverse
 
 from annotations.models import AuditEvent, Claim, Membership, Source
 from annotations.services.claims import claim_create, claim_update
+from tests.conftest import connect_as
 
 pytestmark = pytest.mark.django_db
 
@@ -34,10 +35,11 @@ def verify() -> str:
 
 
 def as_superuser_bypassing_triggers(sql: str, params=()) -> None:
-    """What someone with the database's superuser password could do."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL session_replication_role = replica")
-        cursor.execute(sql, params)
+    """What someone with the database's superuser password could do (committed, so the
+    tests that use it run with transaction=True)."""
+    with connect_as(admin=True) as superuser:
+        superuser.execute("SET session_replication_role = replica")
+        superuser.execute(sql, params)
 
 
 def test_a_service_write_is_recorded_with_actor_and_before_after_values(claim, alice):
@@ -53,7 +55,7 @@ def test_a_queryset_update_from_the_shell_is_recorded(claim):
     Claim.objects.filter(pk=claim.pk).update(rationale="Edited in the shell")
     event = last_event(object_type="claim", object_id=str(claim.pk))
     assert event.action == "claim.updated"
-    assert event.actor is None and event.request.startswith("sql: ")
+    assert event.actor is None and event.request == "sql: " + connection.settings_dict["USER"]
     assert ("rationale", "", "Edited in the shell") in event.changes
 
 
@@ -78,21 +80,6 @@ def test_deleting_a_source_is_recorded_on_the_claims_timeline(claim, alice):
     assert event.before is not None and event.before["url"] == "https://example.org"
 
 
-def test_the_database_refuses_to_update_or_delete_audit_rows(claim):
-    event = last_event()
-    for statement in (
-        "UPDATE annotations_auditevent SET reason = 'nothing to see' WHERE id = %s",
-        "DELETE FROM annotations_auditevent WHERE id = %s",
-    ):
-        with (
-            pytest.raises(DatabaseError, match="Cannot update or delete rows from annotations_auditevent"),
-            transaction.atomic(),
-            connection.cursor() as cursor,
-        ):
-            cursor.execute(statement, [event.pk])
-    assert AuditEvent.objects.get(pk=event.pk).reason == event.reason
-
-
 def make_history(claim, alice, n=4):
     for i in range(n):
         claim = claim_update(claim=claim, actor=alice, revision=claim.revision, fields={"claimant": f"Person {i}"})
@@ -104,6 +91,7 @@ def test_verify_audit_proves_an_untouched_trail_intact(claim, alice):
     assert f"intact: {len(ids)} events" in verify()
 
 
+@pytest.mark.django_db(transaction=True)
 def test_verify_audit_names_an_altered_event(claim, alice):
     ids = make_history(claim, alice)
     target = ids[len(ids) // 2]
@@ -114,6 +102,7 @@ def test_verify_audit_names_an_altered_event(claim, alice):
         verify()
 
 
+@pytest.mark.django_db(transaction=True)
 def test_verify_audit_names_where_an_event_was_removed(claim, alice):
     ids = make_history(claim, alice)
     removed = ids[len(ids) // 2]
@@ -123,6 +112,7 @@ def test_verify_audit_names_where_an_event_was_removed(claim, alice):
         verify()
 
 
+@pytest.mark.django_db(transaction=True)
 def test_verify_audit_names_an_inserted_event(claim, alice):
     make_history(claim, alice, n=2)
     # A rolled-back write leaves a gap in the ids, where a forger can slip an event in.
@@ -139,7 +129,7 @@ def test_verify_audit_names_an_inserted_event(claim, alice):
         """INSERT INTO annotations_auditevent (id, occurred_at, object_type, object_id, action, request,
                reason, prev_hash, hash)
            VALUES (%s, now(), 'claim', %s, 'claim.approved', 'forged', '', %s,
-               factcheck_audit_hash(%s, %s, now(), 'claim', %s, 'claim.approved', NULL, 'forged', '', NULL, NULL))""",
+               factcheck_audit_hash(%s, %s, now(), 'claim', %s, 'claim.approved', NULL, 'forged', '', NULL, NULL, ''))""",
         [gap, str(claim.pk), previous.hash, previous.hash, gap, str(claim.pk)],
     )
     with pytest.raises(CommandError, match=f"Event {gap} was inserted"):

@@ -123,15 +123,30 @@ def fields_in_state(state: str, *, reviewer) -> dict:
     return fields
 
 
+def path_to(state: str) -> list[str]:
+    """The states after draft on a shortest path of allowed changes from draft to `state`."""
+    allowed = allowed_state_changes(transitions=TRANSITIONS.values())
+    paths: dict[str, list[str]] = {ClaimState.DRAFT: []}
+    frontier = [ClaimState.DRAFT]
+    while frontier:
+        here = frontier.pop(0)
+        for source, target in sorted(allowed):
+            if source == here and target not in paths:
+                paths[target] = [*paths[here], target]
+                frontier.append(target)
+    return paths[state]
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "source, target", [pair for pair in product(ClaimState.values, repeat=2) if pair[0] != pair[1]]
 )
 def test_the_database_allows_exactly_the_state_changes_of_the_table(article, alice, bob, source, target):
     claim = make_claim(article, alice)
-    # Put the claim in `source` directly: the trigger under test is what judges the next step.
-    with pgtrigger.ignore("annotations.Claim:claim_state_change_allowed"):
-        Claim.objects.filter(pk=claim.pk).update(**fields_in_state(source, reviewer=bob))
+    # Walk the claim to `source` by allowed changes (the application role may not switch the
+    # trigger off); the trigger under test is what judges the next step.
+    for step in path_to(source):
+        Claim.objects.filter(pk=claim.pk).update(**fields_in_state(step, reviewer=bob))
     change = lambda: Claim.objects.filter(pk=claim.pk).update(**fields_in_state(target, reviewer=bob))  # noqa: E731
 
     if (source, target) in allowed_state_changes(transitions=TRANSITIONS.values()):

@@ -8,7 +8,7 @@ from annotations.models import AuditEvent
 ROWS = """
     SELECT id, prev_hash, hash,
            factcheck_audit_hash(prev_hash, id, occurred_at, object_type, object_id, action,
-                                actor_id, request, reason, before, after)
+                                actor_id, request, reason, before, after, db_role)
       FROM annotations_auditevent ORDER BY id
 """
 
