@@ -13,6 +13,8 @@ PRODUCTION = {
     "DEBUG": "0",
     "SECRET_KEY": "a-long-production-secret-" + "k" * 40,
     "ALLOWED_HOSTS": "factcheck.example.org",
+    "DATABASE_URL": "postgres://factcheck_app@db.example.org/factcheck",
+    "DATABASE_OWNER_URL": "postgres://factcheck_owner@db.example.org/factcheck",
 }
 
 
@@ -62,6 +64,14 @@ def test_production_settings_pass_the_deploy_checks():
     result = start_django(PRODUCTION, "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+def test_connecting_as_the_owner_of_the_tables_is_flagged():
+    for database in ({"DATABASE_OWNER_URL": ""},
+                     {"DATABASE_OWNER_URL": "postgres://factcheck_app@db.example.org/factcheck"}):
+        result = start_django(PRODUCTION | database, "check", "--deploy", "--fail-level", "WARNING")
+        assert result.returncode == 1
+        assert "(annotations.W001) The application connects to PostgreSQL as the owner of its tables" in result.stderr
 
 
 def test_development_generates_a_secret_once_and_keeps_it(tmp_path):
