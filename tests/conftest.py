@@ -174,7 +174,7 @@ def _flush_as_owner(self) -> None:
 def pytest_configure(config):
     from django.test import TransactionTestCase
 
-    TransactionTestCase._fixture_teardown = _flush_as_owner  # type: ignore[method-assign]
+    TransactionTestCase._fixture_teardown = _flush_as_owner  # type: ignore[attr-defined]
 
 
 def database_url() -> str:

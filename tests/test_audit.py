@@ -129,7 +129,8 @@ def test_verify_audit_names_an_inserted_event(claim, alice):
         """INSERT INTO annotations_auditevent (id, occurred_at, object_type, object_id, action, request,
                reason, prev_hash, hash)
            VALUES (%s, now(), 'claim', %s, 'claim.approved', 'forged', '', %s,
-               factcheck_audit_hash(%s, %s, now(), 'claim', %s, 'claim.approved', NULL, 'forged', '', NULL, NULL, ''))""",
+               factcheck_audit_hash(%s, %s, now(), 'claim', %s, 'claim.approved', NULL, 'forged', '',
+                                    NULL, NULL, ''))""",
         [gap, str(claim.pk), previous.hash, previous.hash, gap, str(claim.pk)],
     )
     with pytest.raises(CommandError, match=f"Event {gap} was inserted"):

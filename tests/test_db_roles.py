@@ -46,7 +46,8 @@ def test_the_application_role_is_no_superuser_and_owns_nothing():
                        "WHERE rolname = current_user")
         assert cursor.fetchone() == (False, False, False, False)
         cursor.execute("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                       "WHERE n.nspname = 'public' AND c.relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)")
+                       "WHERE n.nspname = 'public' "
+                       "AND c.relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)")
         assert cursor.fetchone() == (0,)
         cursor.execute(
             "SELECT privilege, has_table_privilege(current_user, %s, privilege) FROM unnest(ARRAY"
@@ -68,13 +69,13 @@ def test_the_application_role_is_no_superuser_and_owns_nothing():
     ("TRUNCATE annotations_claim CASCADE", "permission denied"),
     ("UPDATE annotations_auditevent SET reason = 'nothing to see'", "permission denied"),
     ("DELETE FROM annotations_auditevent", "permission denied"),
-    ("INSERT INTO annotations_auditevent (occurred_at, object_type, object_id, action, request, reason,"
-     " prev_hash, hash) VALUES (now(), 'claim', '1', 'claim.approved', 'forged', '', '', '')", "permission denied"),
+    (("INSERT INTO annotations_auditevent (occurred_at, object_type, object_id, action, request, reason,"
+      " prev_hash, hash) VALUES (now(), 'claim', '1', 'claim.approved', 'forged', '', '', '')"), "permission denied"),
     ("CREATE TABLE public.shadow (id int)", "permission denied"),
     ("CREATE OR REPLACE FUNCTION public.factcheck_app_role() RETURNS name LANGUAGE sql AS $$ SELECT 'x'::name $$",
      "permission denied for schema public"),
-    ("CREATE OR REPLACE FUNCTION public._pgtrigger_should_ignore(trigger_name name) RETURNS boolean "
-     "LANGUAGE sql AS $$ SELECT true $$", "permission denied for schema public"),
+    (("CREATE OR REPLACE FUNCTION public._pgtrigger_should_ignore(trigger_name name) RETURNS boolean "
+      "LANGUAGE sql AS $$ SELECT true $$"), "permission denied for schema public"),
     ("SET session_replication_role = replica", "permission denied"),
     ("ALTER ROLE CURRENT_USER SUPERUSER", "must be superuser"),
 ])
@@ -94,7 +95,7 @@ def test_pgtrigger_ignore_lifts_nothing(article, crew):
     publication = Publication.objects.get(claim=claim, current=True)
     state_change, immutable = pgid(Claim, "claim_state_change_allowed"), pgid(Publication, "publication_is_immutable")
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('pgtrigger.ignore', %s, true)", ["{%s,%s}" % (state_change, immutable)])
+        cursor.execute("SELECT set_config('pgtrigger.ignore', %s, true)", [f"{{{state_change},{immutable}}}"])
         assert "A claim cannot go from approved to draft." in refused(
             "UPDATE annotations_claim SET state = 'draft', submitted_at = NULL WHERE id = %s", [claim.pk])
         message = refused("UPDATE annotations_publication SET record = '{}'::jsonb WHERE id = %s", [publication.pk])
@@ -118,7 +119,6 @@ def test_even_the_owner_cannot_change_delete_or_truncate_audit_rows_with_any_ses
 @pytest.mark.django_db(transaction=True)
 def test_a_forged_actor_is_believed_only_from_the_application_role(article, alice, bob):
     from annotations.services.claims import claim_create
-
     from tests.test_audit import verify
 
     version = article.versions.get()

@@ -127,7 +127,7 @@ def path_to(state: str) -> list[str]:
     """The states after draft on a shortest path of allowed changes from draft to `state`."""
     allowed = allowed_state_changes(transitions=TRANSITIONS.values())
     paths: dict[str, list[str]] = {ClaimState.DRAFT: []}
-    frontier = [ClaimState.DRAFT]
+    frontier: list[str] = [ClaimState.DRAFT]
     while frontier:
         here = frontier.pop(0)
         for source, target in sorted(allowed):
