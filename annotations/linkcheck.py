@@ -7,6 +7,11 @@ answer differently), with the original host name for the Host header and for TLS
 Private, loopback, link-local (cloud metadata included), multicast, reserved and shared
 addresses are refused with a sentence saying why. Loopback can be allowed for tests
 (LINKCHECK_ALLOW_LOOPBACK); nothing else can.
+
+Two outcomes are not about safety: a host name that does not resolve (Unresolvable: the
+link is broken) and one that cannot be a host name at all (InvalidHost: a label over 63
+characters, a name over 253, an empty label, or one IDNA cannot encode). Both are
+sentences too; nothing about a host name raises anything else.
 """
 
 import hashlib
@@ -35,6 +40,45 @@ TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 class Refused(Exception):
     """The URL may not be fetched; the message says why, as a sentence."""
+
+
+class Unresolvable(Refused):
+    """The host name does not resolve (or has no address): a broken link, not an unsafe one."""
+
+
+class InvalidHost(Refused):
+    """The host name cannot be one (too long, an empty label, not encodable as IDNA)."""
+
+
+MAX_LABEL = 63
+MAX_NAME = 253
+
+
+def _shown(host: str) -> str:
+    return host if len(host) <= 80 else f"{host[:60]}…{host[-10:]}"
+
+
+def host_ascii(host: str) -> str:
+    """The host name as DNS and the Host header carry it (IDNA, lower case, no trailing
+    dot), or InvalidHost saying why it cannot be one."""
+    name = host[:-1] if host.endswith(".") else host
+    labels = []
+    for label in name.split("."):
+        if not label:
+            raise InvalidHost(f"The host name {_shown(host)} is not valid: it has an empty label.")
+        if len(label) > MAX_LABEL:
+            raise InvalidHost(f"The host name {_shown(host)} is not valid: a label is longer than "
+                              f"{MAX_LABEL} characters.")
+        try:
+            encoded = label.encode("idna")
+        except UnicodeError:
+            raise InvalidHost(f"The host name {_shown(host)} is not valid: a label cannot be encoded as an "
+                              f"international domain name (at most {MAX_LABEL} characters once encoded).") from None
+        labels.append(encoded.decode("ascii").lower())
+    ascii_name = ".".join(labels)
+    if len(ascii_name) > MAX_NAME:
+        raise InvalidHost(f"The host name {_shown(host)} is not valid: it is longer than {MAX_NAME} characters.")
+    return ascii_name
 
 
 @dataclass(frozen=True)
@@ -71,14 +115,17 @@ def checked_address(host: str, port: int, *, allow_loopback: bool) -> str:
         literal = ipaddress.ip_address(host.strip("[]"))
         addresses = [literal]
     except ValueError:
+        name = host_ascii(host)
         try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            infos = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
         except socket.gaierror as exc:
-            raise Refused(f"The host name {host} could not be resolved ({exc.strerror}).") from None
+            raise Unresolvable(f"The host name {_shown(host)} could not be resolved ({exc.strerror}).") from None
+        except UnicodeError:  # host_ascii lets nothing through that does this; just in case
+            raise InvalidHost(f"The host name {_shown(host)} is not valid.") from None
         # An IPv6 address comes with its zone ("fe80::1%eth0"); the zone is not part of it.
         addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     if not addresses:
-        raise Refused(f"The host name {host} has no address.")
+        raise Unresolvable(f"The host name {_shown(host)} has no address.")
     for ip in addresses:
         problem = address_problem(ip, allow_loopback=allow_loopback)
         if problem:
@@ -86,6 +133,15 @@ def checked_address(host: str, port: int, *, allow_loopback: bool) -> str:
                 raise Refused(f"Refused to fetch: {ip} is {problem}.")
             raise Refused(f"Refused to fetch: {host} resolves to {ip}, which is {problem}.")
     return str(addresses[0])
+
+
+def _host_header(host: str) -> str:
+    """For the Host header and TLS: an address as it is, a name in its IDNA form."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return host_ascii(host)
+    return host
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
@@ -121,7 +177,7 @@ def fetch(url: str, *, allow_loopback: bool = False, timeout: float = TIMEOUT,
         address = checked_address(parts.hostname, port, allow_loopback=allow_loopback)
         remaining = max(0.5, deadline - time.monotonic())
         connection_class = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
-        conn = connection_class(address, parts.hostname, port, remaining)
+        conn = connection_class(address, _host_header(parts.hostname), port, remaining)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         try:
             conn.request("GET", path, headers={
@@ -171,7 +227,7 @@ def post(url: str, *, body: bytes, headers: dict[str, str], allow_loopback: bool
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     connection_class = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
-    conn = connection_class(address, str(parts.hostname), port, timeout)
+    conn = connection_class(address, _host_header(str(parts.hostname)), port, timeout)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
         conn.request("POST", path, body=body, headers={"User-Agent": USER_AGENT, **headers})

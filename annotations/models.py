@@ -35,6 +35,11 @@ class IsNFC(models.Func):
     output_field = models.BooleanField()
 
 
+def default_time_zone() -> str:
+    """A new desk's time zone: the installation's (TIME_ZONE, UTC unless set)."""
+    return settings.TIME_ZONE
+
+
 class Workspace(models.Model):
     """A fact-check desk. Every other object belongs to exactly one workspace."""
 
@@ -45,6 +50,9 @@ class Workspace(models.Model):
     publisher_url = models.URLField(max_length=500, blank=True)
     # Published verdicts get public pages at /v/<slug>/ (and ClaimReview points at them).
     public_pages = models.BooleanField(default=False)
+    # The desk's clock: its pages show times in this zone, unless a person chose their own
+    # (Profile.time_zone). An IANA name; annotations/services/profiles.py checks it.
+    time_zone = models.CharField(max_length=64, default=default_time_zone)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -80,6 +88,16 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.role}) in {self.workspace}"
+
+
+class Profile(models.Model):
+    """A person's own settings. `time_zone` empty: each desk's pages in the desk's zone."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    time_zone = models.CharField(max_length=64, blank=True)
+
+    def __str__(self) -> str:
+        return f"Profile of {self.user}"
 
 
 class RatingScale(models.Model):
@@ -403,11 +421,21 @@ class Claim(models.Model):
             # Per-state counts and lists: a workspace's claims by state.
             models.Index(fields=["workspace", "state", "updated_at"], name="claim_ws_state_idx"),
             # Reviewer queue (selectors.queue_claims, services.claim_take_next): waiting
-            # claims, oldest first.
+            # claims, oldest first. State and hold carried along, so the queue's counts and
+            # the dashboard's queue chart (selectors_dashboard.queue_waits) read the index only.
             models.Index(
                 fields=["workspace", "submitted_at", "id"],
+                include=["state", "held_until"],
                 condition=Q(state__in=[ClaimState.SUBMITTED, ClaimState.IN_REVIEW]),
                 name="claim_queue_idx",
+            ),
+            # Dashboard (selectors_dashboard.verdict_weeks): the verdicts of the last weeks by
+            # rating, and their times, from the index only.
+            models.Index(
+                fields=["workspace", "first_approved_at"],
+                include=["rating", "created_at", "submitted_at", "last_approved_at"],
+                condition=Q(state=ClaimState.APPROVED),
+                name="claim_verdict_week_idx",
             ),
             # Verdict export and API: keyset pages over (updated_at, id) within a state.
             models.Index(fields=["workspace", "state", "updated_at", "id"], name="claim_export_idx"),
@@ -458,11 +486,16 @@ class LinkStatus(models.TextChoices):
     OK = "ok", "Reachable"
     CHANGED = "changed", "Changed since the last check"
     BROKEN = "broken", "Broken"
+    # Broken too, and said why: the host name does not resolve, or cannot be a host name.
+    UNRESOLVABLE = "unresolvable", "Broken (host not found)"
+    INVALID_HOST = "invalid_host", "Broken (invalid host name)"
     REFUSED = "refused", "Refused (unsafe address)"
 
 
 # A source in one of these states flags its claim in the queue and on the claim page.
-SOURCE_PROBLEMS = [LinkStatus.BROKEN, LinkStatus.CHANGED, LinkStatus.REFUSED]
+SOURCE_PROBLEMS = [
+    LinkStatus.BROKEN, LinkStatus.UNRESOLVABLE, LinkStatus.INVALID_HOST, LinkStatus.CHANGED, LinkStatus.REFUSED,
+]
 
 
 class Source(models.Model):
@@ -477,7 +510,7 @@ class Source(models.Model):
     accessed_on = models.DateField(null=True, blank=True)
     archive_url = models.URLField(max_length=2000, blank=True)
     # The latest link check (history in SourceCheck); written by the link-check task.
-    link_status = models.CharField(max_length=10, choices=LinkStatus.choices, default=LinkStatus.PENDING)
+    link_status = models.CharField(max_length=20, choices=LinkStatus.choices, default=LinkStatus.PENDING)
     link_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     link_final_url = models.URLField(max_length=2000, blank=True)
     link_title = models.CharField(max_length=500, blank=True)
@@ -498,6 +531,9 @@ class Source(models.Model):
             # Queue and claim flags (selectors.with_source_problems): only the few sources
             # with a problem are in it, so the queue's EXISTS probe reads nothing else.
             models.Index(fields=["claim"], condition=Q(link_status__in=SOURCE_PROBLEMS), name="source_problem_idx"),
+            # Dashboard (selectors_dashboard.sources_by_link_status): a desk's sources per
+            # status, joined to its claims from the index only.
+            models.Index(fields=["claim", "link_status"], name="source_claim_status_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(url=""), name="source_url_not_empty"),
@@ -538,6 +574,11 @@ class Review(models.Model):
 
     class Meta:
         ordering = ["claim", "created_at", "id"]
+        indexes = [
+            # Dashboard (selectors_dashboard.reviews_by_reviewer): the decisions of the last
+            # 30 days, from the index only.
+            models.Index(fields=["created_at"], include=["claim", "reviewer", "decision"], name="review_created_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(decision__in=Decision.values), name="review_decision_is_known"
@@ -685,7 +726,7 @@ class SourceCheck(models.Model):
 
     source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="checks")
     token = models.CharField(max_length=40)
-    status = models.CharField(max_length=10, choices=LinkStatus.choices)
+    status = models.CharField(max_length=20, choices=LinkStatus.choices)
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     final_url = models.URLField(max_length=2000, blank=True)
     title = models.CharField(max_length=500, blank=True)

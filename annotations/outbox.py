@@ -1,7 +1,15 @@
 """The transactional outbox: tasks are recorded with the change that needs them and sent
 to the broker after commit. If Redis is down the request still succeeds; the periodic
-drain (or the next send that works) delivers what is waiting, in order."""
+drain (or the next send that works) delivers what is waiting, in order.
 
+A send is bounded: its own broker connection with short connect and socket timeouts
+(OUTBOX_SEND_TIMEOUT), no connection retries, and no subscription to a result (nobody
+waits for the result of an outbox task; subscribing to one retries for ~20 s when Redis
+is down). When Redis is down a send gives up within about a second and the message waits
+for the drain.
+"""
+
+import contextlib
 import logging
 import os
 import threading
@@ -13,6 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from kombu import Connection
 
 from annotations.models import OutboxMessage
 
@@ -67,7 +76,20 @@ def wait_for_sends(timeout: float = 10) -> bool:
     return not not_done
 
 
-def send(message_id: int) -> bool:
+def broker_connection() -> Connection:
+    """A connection to the broker for sends that must not hang: short timeouts, no retries."""
+    from factcheck.celery import app
+
+    timeout = settings.OUTBOX_SEND_TIMEOUT
+    options = dict(app.conf.broker_transport_options or {})
+    options.update(
+        socket_connect_timeout=timeout, socket_timeout=timeout, retry_on_timeout=False,
+        max_retries=0,  # kombu: fail at the first refused or timed-out connect
+    )
+    return app.connection_for_write(connect_timeout=timeout, transport_options=options)
+
+
+def send(message_id: int, *, connection: Connection | None = None) -> bool:
     """Hand one message to the broker; False (and recorded) if the broker is unreachable."""
     from factcheck.celery import app
 
@@ -75,8 +97,11 @@ def send(message_id: int) -> bool:
     if message is None:
         return True
     try:
-        app.send_task(message.task, args=message.args, task_id=f"outbox-{message.pk}-{message.attempts}",
-                      retry=False)
+        with contextlib.ExitStack() as stack:
+            if connection is None:
+                connection = stack.enter_context(broker_connection())
+            app.send_task(message.task, args=message.args, task_id=f"outbox-{message.pk}-{message.attempts}",
+                          retry=False, ignore_result=True, connection=connection)
     except Exception as exc:  # the broker is down or refused: keep it for the drain
         OutboxMessage.objects.filter(pk=message.pk).update(
             attempts=F("attempts") + 1, last_error=f"{exc.__class__.__name__}: {exc}"[:500]
@@ -88,11 +113,13 @@ def send(message_id: int) -> bool:
 
 
 def drain(limit: int = 500) -> int:
-    """Send what is waiting, oldest first; stop at the first failure (the broker is down)."""
+    """Send what is waiting, oldest first, over one connection; stop at the first failure
+    (the broker is down)."""
     sent = 0
     waiting = OutboxMessage.objects.filter(sent_at__isnull=True).order_by("id").values_list("id", flat=True)
-    for message_id in waiting[:limit]:
-        if not send(message_id):
-            break
-        sent += 1
+    with broker_connection() as connection:
+        for message_id in waiting[:limit]:
+            if not send(message_id, connection=connection):
+                break
+            sent += 1
     return sent

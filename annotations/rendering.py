@@ -50,7 +50,7 @@ def render_highlights(text: str, marks: list[Mark]) -> SafeString:
         ids = " ".join(str(m.claim_id) for m in covering)
         out.append(
             f'<span class="seg hl st-{inner.state}{" multi" if len(covering) > 1 else ""}" '
-            f'data-s="{a}" data-claims="{ids}" style="--hl:{inner.color}">{piece}</span>'
+            f'data-s="{a}" data-claims="{ids}" data-hl="{inner.color}">{piece}</span>'
         )
     return mark_safe("".join(out))
 
@@ -80,7 +80,7 @@ def render_claim_items(rows: Sequence[Mapping[str, Any]], *, edit_url_template: 
         out.append(
             f'<li class="claim-item st-{c["state"]}" id="claim-{pk}" data-claim="{pk}" tabindex="-1">'
             f'<button type="button" class="claim-open" data-claim="{pk}">'
-            f'<span class="swatch" style="--hl:{color}"></span><q class="claim-quote">{quote}</q></button>'
+            f'<span class="swatch" data-hl="{color}"></span><q class="claim-quote">{quote}</q></button>'
             f'<div class="claim-details" hidden><dl>'
             f'<dt>Restatement</dt><dd>{escape(c["claim_reviewed"]) or "—"}</dd>'
             f"<dt>Rating</dt><dd>{rating}</dd>"

@@ -362,6 +362,21 @@ def queue_counts(*, workspace: Workspace, reviewer) -> dict:
     )
 
 
+def claims_in_review(*, workspace: Workspace) -> list[Claim]:
+    """The claims someone is reviewing now (hold not run out), whose hold ends first first,
+    with who holds them and their article (claim_hold_expiry_idx)."""
+    from django.utils import timezone
+
+    return list(
+        Claim.objects.filter(workspace=workspace, state=ClaimState.IN_REVIEW, held_until__gte=timezone.now())
+        .select_related("held_by", "article")
+        .only("id", "exact", "claim_reviewed", "state", "held_until", "submitted_at", "workspace_id",
+              "held_by__id", "held_by__username", "held_by__first_name", "held_by__last_name",
+              "article__id", "article__title")
+        .order_by("held_until", "id")
+    )
+
+
 def claims_held_by(*, workspace: Workspace, reviewer):
     return (
         Claim.objects.filter(workspace=workspace, state=ClaimState.IN_REVIEW, held_by=reviewer)
@@ -397,11 +412,28 @@ def my_claims(*, workspace: Workspace, user) -> list[tuple[str, list[Claim]]]:
     return [(labels[state], groups[state]) for state in MY_CLAIMS_ORDER if groups[state]]
 
 
-def claim_timeline(*, claim: Claim):
-    """Every audit event of the claim, its sources and its reviews, oldest first."""
+def claim_timeline(*, claim: Claim) -> list:
+    """Every audit event of the claim, its sources and its reviews, oldest first, in words
+    (annotations.history.Entry): three queries, the events and the names they mention."""
+    from annotations import history
     from annotations.models import AuditEvent
 
-    return AuditEvent.objects.filter(claim_id=claim.pk).select_related("actor").order_by("id")
+    events = list(AuditEvent.objects.filter(claim_id=claim.pk).order_by("id"))
+    return history.describe(events, workspace_id=claim.workspace_id)
+
+
+def people_by_id(*, ids) -> dict[int, Any]:
+    """Users by id, with only their names read: for histories naming many people."""
+    users = get_user_model().objects.filter(pk__in=list(ids)).only("id", "username", "first_name", "last_name")
+    return {user.pk: user for user in users}
+
+
+def rating_names_by_id(*, workspace_id: int | None, ids) -> dict[int, str]:
+    """Names of the desk's rating labels by id (a label of another desk is not named)."""
+    if workspace_id is None:
+        return {}
+    labels = RatingLabel.objects.filter(pk__in=list(ids), scale__workspace_id=workspace_id)
+    return dict(labels.values_list("id", "name"))
 
 
 def claim_changes_since_last_review(*, claim: Claim) -> list[tuple[str, object, object]]:
@@ -453,6 +485,88 @@ def audit_log(*, workspace: Workspace, actor_id=None, action="", object_type="",
     if until:
         qs = qs.filter(occurred_at__date__lte=until)
     return qs
+
+
+def audit_log_page(events: QuerySet, *, before: int | None = None, after: int | None = None, size: int = 50):
+    """A page of audit events, newest first, by keyset on id: `before` an id gives the page
+    of older events, `after` an id the page of newer ones; no count, no offset.
+    Returns (events, newer, older): the cursors of the pages on either side, or None."""
+    if after is not None:
+        rows = list(events.filter(pk__gt=after).order_by("id")[:size + 1])
+        more_newer = len(rows) > size
+        rows = rows[:size][::-1]
+        return rows, (rows[0].pk if rows and more_newer else None), (rows[-1].pk if rows else None)
+    if before is not None:
+        events = events.filter(pk__lt=before)
+    rows = list(events.order_by("-id")[:size + 1])
+    more_older = len(rows) > size
+    rows = rows[:size]
+    return rows, (rows[0].pk if rows and before is not None else None), (rows[-1].pk if rows and more_older else None)
+
+
+def desk_nav(*, user, slug: str) -> "DeskNav":
+    """The top bar of a desk page, in one query: the user's desks with their role, the
+    queue's waiting count of the current desk (reviewers and admins), and the time zone
+    the pages show times in (the user's own, else the desk's)."""
+    from django.conf import settings
+    from django.db.models import Case, When
+    from django.utils import timezone
+
+    from annotations.models import Profile, Role
+
+    now = timezone.now()
+    waiting = (
+        Claim.objects.filter(workspace=OuterRef("workspace_id"))
+        .filter(Q(state=ClaimState.SUBMITTED) | Q(state=ClaimState.IN_REVIEW, held_until__lt=now))
+        .order_by().values("workspace").annotate(n=Count("pk")).values("n")
+    )
+    rows = list(
+        Membership.objects.filter(user_id=user.pk).select_related("workspace")
+        .annotate(
+            waiting=Case(
+                When(workspace__slug=slug, role__in=[Role.REVIEWER, Role.ADMIN],
+                     then=Coalesce(Subquery(waiting, output_field=IntegerField()), 0)),
+                default=None, output_field=IntegerField(),
+            ),
+            own_time_zone=Subquery(Profile.objects.filter(user_id=OuterRef("user_id")).values("time_zone")[:1]),
+        )
+        .order_by("workspace__name", "workspace_id")
+    )
+    desks = []
+    current = None
+    own = ""
+    for row in rows:
+        desk: Any = row.workspace
+        desk.role = row.role
+        desk.waiting = row.waiting
+        own = row.own_time_zone or ""
+        desks.append(desk)
+        if desk.slug == slug:
+            current = desk
+    zone = own or (current.time_zone if current is not None else "") or settings.TIME_ZONE
+    return DeskNav(desks=desks, current=current, time_zone=zone, own_time_zone=own)
+
+
+def own_time_zone(*, user) -> str:
+    """The time zone the user chose on their profile, or "" (each desk's own)."""
+    from annotations.models import Profile
+
+    return Profile.objects.filter(user_id=user.pk).values_list("time_zone", flat=True).first() or ""
+
+
+def desks_administered(*, user) -> QuerySet[Workspace]:
+    """The desks the user is an admin of, by name: the profile page sets their time zones."""
+    from annotations.models import Role
+
+    return Workspace.objects.filter(memberships__user_id=user.pk, memberships__role=Role.ADMIN).order_by("name")
+
+
+@dataclass
+class DeskNav:
+    desks: list[Workspace]  # each with .role (and .waiting for the current one)
+    current: Workspace | None
+    time_zone: str  # the zone the page shows times in
+    own_time_zone: str  # the one the user chose, or ""
 
 
 def claim_matches(*, claim: Claim):

@@ -1,11 +1,88 @@
-"""Celery tasks. Thin by design: fetch by id, call a service, retry here."""
+"""Celery tasks. Thin by design: fetch by id, call a service, retry here.
 
-from celery import shared_task
+Every task is a DeskTask (the Celery app's task_cls, so also any @shared_task elsewhere;
+tests/test_resilience.py checks): when the database connection drops under a task (a
+restart, a failover, a terminated backend), the broken connection is closed and the task
+is retried on a fresh one, with backoff. Any other error (an IntegrityError, a
+ValidationError, a query cancelled by a timeout) fails the task as before. A retry runs the
+whole task again, so every task is idempotent: its services record what they did in the
+same transaction (a check's token, a notification's row, a job's status) and skip it the
+second time.
+"""
+
+import psycopg
+from celery import Task, shared_task
+from celery.utils.time import get_exponential_backoff_interval
+from django import db
 from django.core.cache import cache
 from django.db import OperationalError
 from django.utils import timezone
 
 HEARTBEAT_KEY = "scheduler-heartbeat"
+
+# Retry waits stay well under the broker's visibility timeout (CELERY_VISIBILITY_TIMEOUT,
+# 600 s by default): Redis hands an unacknowledged task whose countdown is longer than
+# that to a second worker, and it would run twice. tests/test_resilience.py checks it.
+RETRY_BACKOFF_MAX = 300
+
+# SQLSTATEs of a connection that is gone: class 08 (connection exception), and the server
+# ending sessions: 57P01 admin shutdown (pg_terminate_backend), 57P02 crash shutdown,
+# 57P03 cannot connect now (starting up, or in recovery).
+_SERVER_GONE = {"57P01", "57P02", "57P03"}
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """True if `exc` says the database connection dropped (worth a retry on a new one), not
+    that a statement failed. psycopg's errors as Django wraps them, or raw."""
+    if isinstance(exc, (db.InterfaceError, psycopg.InterfaceError)):
+        return True  # used after it was closed
+    if not isinstance(exc, (db.OperationalError, psycopg.OperationalError)):
+        return False
+    cause = exc if isinstance(exc, psycopg.Error) else exc.__cause__
+    sqlstate = getattr(cause, "sqlstate", None)
+    if sqlstate is None:
+        # No answer from the server: the connection could not be made, or it broke
+        # ("server closed the connection unexpectedly", "the connection is closed").
+        return True
+    return sqlstate.startswith("08") or sqlstate in _SERVER_GONE
+
+
+def close_broken_connections() -> None:
+    """Close every database connection of this thread that no longer works, so the retry
+    opens a new one (Django's close_old_connections, plus a probe of the connections it
+    does not know to be broken: an error raised by psycopg itself)."""
+    db.close_old_connections()
+    for conn in db.connections.all(initialized_only=True):
+        if conn.connection is not None and not conn.in_atomic_block and not conn.is_usable():
+            conn.close()
+
+
+class DeskTask(Task):
+    """The base of every task of the desk: retried on a fresh database connection when the
+    connection drops."""
+
+    max_retries = 8
+    retry_backoff_max = RETRY_BACKOFF_MAX
+
+    def __call__(self, *args, **kwargs):
+        if self.request.called_directly:  # a plain function call: no retries, as Celery does it
+            return super().__call__(*args, **kwargs)
+        # Run by a worker or apply(): the tracer has set up the request (retries, eager).
+        try:
+            return self.run(*args, **kwargs)
+        except (db.OperationalError, db.InterfaceError, psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            if not connection_lost(exc):
+                raise
+            countdown = get_exponential_backoff_interval(
+                factor=1, retries=self.request.retries, maximum=RETRY_BACKOFF_MAX, full_jitter=True)
+            raise self.retry(exc=exc, countdown=countdown) from exc
+
+    def retry(self, *args, exc=None, **kwargs):
+        # Also for a task's own retries (autoretry_for, self.retry): a retry after a dropped
+        # connection must not get the broken one back.
+        if exc is not None and connection_lost(exc):
+            close_broken_connections()
+        return super().retry(*args, exc=exc, **kwargs)
 
 
 @shared_task
@@ -22,11 +99,11 @@ def heartbeat() -> str:
     return now
 
 
-# Retried with exponential backoff (and jitter) when the mail server or a page is down.
+# Also retried with exponential backoff (and jitter) when the mail server or a page is down.
 RETRY = {
     "autoretry_for": (OSError,),
     "retry_backoff": True,
-    "retry_backoff_max": 600,
+    "retry_backoff_max": RETRY_BACKOFF_MAX,
     "retry_jitter": True,
     "max_retries": 8,
 }
@@ -91,8 +168,8 @@ def expire_holds() -> int:
     return holds_expire()
 
 
-@shared_task(bind=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=3,
-             soft_time_limit=3600, time_limit=3700)
+@shared_task(bind=True, autoretry_for=(OSError,), retry_backoff=True, retry_backoff_max=RETRY_BACKOFF_MAX,
+             max_retries=3, soft_time_limit=3600, time_limit=3700)
 def run_export(self, job_id: int) -> str:
     from annotations.services.exports import export_job_run
 
@@ -102,8 +179,8 @@ def run_export(self, job_id: int) -> str:
 
 # A deadlock or a dropped connection only rolls back the batch being written: the retry
 # goes on from the batches already committed.
-@shared_task(bind=True, autoretry_for=(OSError, OperationalError), retry_backoff=True, max_retries=5,
-             soft_time_limit=3600, time_limit=3700)
+@shared_task(bind=True, autoretry_for=(OSError, OperationalError), retry_backoff=True,
+             retry_backoff_max=RETRY_BACKOFF_MAX, max_retries=5, soft_time_limit=3600, time_limit=3700)
 def run_republish(self, job_id: int) -> str:
     """New records for a desk's verdicts in force (a label renamed, a new publisher name).
     Idempotent: a re-run or a redelivery rewrites only what is not rewritten yet."""
@@ -124,13 +201,14 @@ def expire_exports() -> int:
 
 # Retried with doubling waits (capped) until the endpoint answers or, after
 # WEBHOOK_MAX_FAILURES failures in a row, is disabled; the beat catch-up covers a lost task.
+# The task's own countdown stops at RETRY_BACKOFF_MAX, under the visibility timeout.
 @shared_task(bind=True, max_retries=None)
 def deliver_webhooks(self, endpoint_id: int) -> int:
     from annotations.publishing.webhooks import webhook_deliver
 
     run = webhook_deliver(endpoint_id=endpoint_id)
     if run.failed and run.retry_in:
-        raise self.retry(countdown=run.retry_in)
+        raise self.retry(countdown=min(run.retry_in, RETRY_BACKOFF_MAX))
     return run.delivered
 
 

@@ -1,12 +1,21 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from annotations import views, views_review
+from annotations import views, views_accounts, views_dashboard, views_review
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("login/", views.LoginView.as_view(), name="login"),
+    path("login/", views_accounts.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password/change/", views_accounts.PasswordChangeView.as_view(), name="password_change"),
+    path("password/reset/", views_accounts.PasswordResetView.as_view(), name="password_reset"),
+    path("password/reset/sent/", views_accounts.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path(
+        "password/reset/<uidb64>/<token>/",
+        views_accounts.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path("password/reset/done/", views_accounts.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("healthz", views.healthz, name="healthz"),
     path("w/<slug:workspace_slug>/articles/", views.article_list, name="article_list"),
     path("w/<slug:workspace_slug>/articles/new/", views.article_add, name="article_add"),
@@ -25,6 +34,7 @@ urlpatterns = [
         name="claim_transition",
     ),
     path("w/<slug:workspace_slug>/mine/", views_review.my_claims, name="my_claims"),
+    path("w/<slug:workspace_slug>/dashboard/", views_dashboard.dashboard, name="dashboard"),
     path("w/<slug:workspace_slug>/audit/", views_review.audit_log, name="audit_log"),
     path("w/<slug:workspace_slug>/members/", views_review.members, name="members"),
     path("w/<slug:workspace_slug>/exports/", views_review.exports_page, name="exports"),

@@ -1,10 +1,7 @@
 import json
 
-from django import forms
 from django.contrib import messages
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
@@ -12,7 +9,8 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from annotations import access, health, selectors, throttle
+from annotations import access, health, selectors
+from annotations.api.parsers import JSONTooDeep, UnstorableText, json_loads_limited
 from annotations.errors import ConflictError, PermissionDenied
 from annotations.forms import ArticleAddForm, ArticleFilterForm, ClaimForm, SourceFormSet
 from annotations.importing import ArticleFileError, parse_upload
@@ -25,32 +23,8 @@ from annotations.services.claims import (
     claim_reattach,
     claim_update,
 )
+from annotations.services.editing import claim_save_and_submit
 from annotations.workflow import available_transitions
-
-
-class ThrottledAuthenticationForm(AuthenticationForm):
-    """Refuses further attempts after LOGIN_FAILURE_LIMIT failures in the window."""
-
-    def clean(self):
-        username = self.data.get("username", "")
-        address = self.request.META.get("REMOTE_ADDR", "") if self.request else ""
-        if throttle.login_blocked(username=username, address=address):
-            raise forms.ValidationError(
-                "Too many failed log-in attempts. Wait a few minutes and try again.",
-                code="throttled",
-            )
-        try:
-            cleaned = super().clean()
-        except forms.ValidationError:
-            throttle.login_failed(username=username, address=address)
-            raise
-        throttle.login_succeeded(username=username, address=address)
-        return cleaned
-
-
-class LoginView(auth_views.LoginView):
-    form_class = ThrottledAuthenticationForm
-    redirect_authenticated_user = True
 
 
 def _json_error(status: int, message: str, fields: dict | None = None) -> JsonResponse:
@@ -72,9 +46,13 @@ def _int_or_none(value) -> int | None:
 
 def _read_json(request) -> dict:
     try:
-        body = json.loads(request.body or b"{}")
+        body = json_loads_limited((request.body or b"{}").decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise ValidationError({"body": "The request body is not valid JSON."}) from None
+    except JSONTooDeep as exc:
+        raise ValidationError({"body": str(exc)}) from None
+    except UnstorableText as exc:
+        raise ValidationError({exc.field or "body": exc.message}) from None
     if not isinstance(body, dict):
         raise ValidationError({"body": "The request body must be a JSON object."})
     return body
@@ -146,9 +124,11 @@ def article_add(request, workspace_slug: str):
 def article_detail(request, workspace_slug: str, article_id: int):
     article = access.article_get(user=request.user, workspace_slug=workspace_slug, article_id=article_id)
     reader = selectors.article_reader(article=article)
-    return render(
-        request, "annotations/article_detail.html", {"article": article, "reader": reader}
-    )
+    # ?part=reader: only the highlighted text and the claims list, which the reader's
+    # script swaps in after a claim is marked or saved in the side panel.
+    template = "annotations/_reader_part.html" if request.GET.get("part") == "reader" else (
+        "annotations/article_detail.html")
+    return render(request, template, {"article": article, "reader": reader})
 
 
 @login_required
@@ -209,50 +189,114 @@ def _source_changes(formset) -> list[SourceChange]:
     return changes
 
 
+def _submit_refused(form: ClaimForm, exc: ValidationError) -> None:
+    """Put the workflow's refusal beside the fields it is about: "Give the claim a
+    restatement and a rating" goes next to whichever of the two is still empty."""
+    for field, errors in exc.message_dict.items():
+        if field == "rating":
+            missing = [
+                name for name in ("claim_reviewed", "rating")
+                if not str(form.cleaned_data.get(name) or "").strip()
+            ]
+            for name in missing or ["rating"]:
+                form.add_error(name, errors)
+        else:
+            form.add_error(field if field in form.fields else None, errors)
+
+
+def _claim_save(request, claim, form, formset, *, submitting: bool) -> int:
+    """Save the editor (and submit it, when asked) through the services. Returns 200 when
+    saved; otherwise the reasons are on the form and the status says why (400 a field,
+    409 someone else changed the claim meanwhile)."""
+    form_valid = form.is_valid()
+    if not (formset.is_valid() and form_valid):  # both, so every mistake is shown at once
+        return 400
+    fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
+    sources = _source_changes(formset)
+    revision = form.cleaned_data["revision"]
+    try:
+        if submitting:
+            claim_save_and_submit(
+                claim=claim, actor=request.user, revision=revision, fields=fields, sources=sources,
+                changed=form.has_changed() or bool(sources),
+            )
+        else:
+            claim_update(claim=claim, actor=request.user, revision=revision, fields=fields, sources=sources)
+        return 200
+    except ConflictError as exc:
+        form.add_error(None, str(exc))
+        return 409
+    except PermissionDenied as exc:
+        form.add_error(None, str(exc))
+    except ValidationError as exc:
+        if submitting:
+            _submit_refused(form, exc)
+        else:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+    return 400
+
+
 @login_required
 def claim_edit(request, workspace_slug: str, claim_id: int):
+    """The claim editor: a page of its own (deep links) or, with ?panel=1, the fragment
+    the article reader shows in its side panel. "Save claim" saves; "Save and submit for
+    review" saves and submits in one transaction. A refused save answers with the typed
+    text kept and each reason beside its field."""
     claim = access.claim_get(user=request.user, workspace_slug=workspace_slug, claim_id=claim_id)
+    panel = request.GET.get("panel") == "1"
     editable = can(request.user, "annotations.change_claim", claim)
     sources = selectors.claim_sources(claim=claim)
     form = ClaimForm(
         request.POST or None, instance=claim, workspace=claim.workspace, initial={"revision": claim.revision}
     )
     formset = SourceFormSet(request.POST or None, queryset=sources, prefix="sources")
+    status, notice = 200, ""
     if request.method == "POST":
         if not editable:
             raise Http404("This claim cannot be edited by you.")
-        if form.is_valid() and formset.is_valid():
-            fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
-            try:
-                claim_update(
-                    claim=claim, actor=request.user, revision=form.cleaned_data["revision"],
-                    fields=fields, sources=_source_changes(formset),
-                )
-            except ConflictError as exc:
-                messages.error(request, str(exc))
-            except ValidationError as exc:
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                messages.success(request, "Claim saved.")
-                article_url = reverse("article_detail", args=[workspace_slug, claim.article_id])
-                return redirect(f"{article_url}#claim-{claim.pk}")
-    return render(
-        request,
-        "annotations/claim_edit.html",
-        {
-            "claim": claim,
-            "form": form,
-            "formset": formset,
-            "editable": editable,
-            "deletable": can(request.user, "annotations.delete_claim", claim),
-            "sources": sources,
-            "transitions": {t.name for t in available_transitions(claim=claim, user=request.user)},
-            "reviews": selectors.claim_reviews(claim=claim),
-            "timeline": selectors.claim_timeline(claim=claim),
-            "matches": selectors.claim_matches(claim=claim),
-        },
+        submitting = request.POST.get("intent") == "submit"
+        status = _claim_save(request, claim, form, formset, submitting=submitting)
+        saved = status == 200
+        notice = ("Saved and submitted for review." if submitting else "Claim saved.") if saved else ""
+        if saved and not panel:
+            messages.success(request, notice)
+            article_url = reverse("article_detail", args=[workspace_slug, claim.article_id])
+            return redirect(f"{article_url}#claim-{claim.pk}")
+        # The services changed the claim in memory, and a refused save-and-submit was rolled
+        # back while that copy was not: read it again.
+        claim = access.claim_get(user=request.user, workspace_slug=workspace_slug, claim_id=claim_id)
+        if saved:
+            # The panel shows the saved claim again, as a fresh form at its new revision.
+            editable = can(request.user, "annotations.change_claim", claim)
+            sources = selectors.claim_sources(claim=claim)
+            form = ClaimForm(instance=claim, workspace=claim.workspace, initial={"revision": claim.revision})
+            formset = SourceFormSet(queryset=sources, prefix="sources")
+        elif not panel:
+            status = 200  # the full page answers a refused save with 200, as it always has
+    context = {
+        "claim": claim,
+        "form": form,
+        "formset": formset,
+        "editable": editable,
+        "deletable": can(request.user, "annotations.delete_claim", claim),
+        "sources": sources,
+        "transitions": {t.name for t in available_transitions(claim=claim, user=request.user)},
+        "reviews": selectors.claim_reviews(claim=claim),
+        "unsaved": form.is_bound and not notice,
+        "notice": notice,
+        "panel": panel,
+    }
+    if panel:
+        response = render(request, "annotations/_claim_panel.html", context, status=status)
+        if notice:
+            response["X-Claim-Saved"] = str(claim.pk)
+        return response
+    context.update(
+        timeline=selectors.claim_timeline(claim=claim),
+        matches=selectors.claim_matches(claim=claim),
     )
+    return render(request, "annotations/claim_edit.html", context)
 
 
 @login_required

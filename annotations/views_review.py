@@ -1,14 +1,16 @@
 """Pages of the review workflow: queue, review, my claims, transitions, audit log, members,
 and the desk's settings (rating scale, publishing)."""
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_POST
 
@@ -49,6 +51,8 @@ def queue(request, workspace_slug: str):
     workspace = access.workspace_get(user=request.user, slug=workspace_slug)
     if not can(request.user, "annotations.view_queue", workspace):
         return _forbidden(request, "Only reviewers and admins of this desk see the review queue.")
+    if request.method == "POST":
+        return _queue_release_hold(request, workspace_slug)
     filters = {
         "article_id": _int_or_none(request.GET.get("article")),
         "rating_id": _int_or_none(request.GET.get("rating")),
@@ -65,6 +69,10 @@ def queue(request, workspace_slug: str):
         claim.reviewable = claim.created_by_id != request.user.pk and claim.last_edited_by_id != request.user.pk
     query = request.GET.copy()
     query.pop("page", None)
+    in_review: list[Any] = selectors.claims_in_review(workspace=workspace)
+    for claim in in_review:
+        claim.workspace = workspace  # read already; the permission rule asks for it
+        claim.releasable = can(request.user, "annotations.release_hold", claim)
     return render(request, "annotations/queue.html", {
         "workspace": workspace,
         "claims": claims,
@@ -73,11 +81,33 @@ def queue(request, workspace_slug: str):
         "page_query": query.urlencode(),
         "held": selectors.claims_held_by(workspace=workspace, reviewer=request.user),
         "counts": selectors.queue_counts(workspace=workspace, reviewer=request.user),
+        # Listed in full: "N in review" is how many this list holds.
+        "in_review": in_review,
+        "now": timezone.now(),
         "articles": selectors.article_titles(workspace=workspace),
         "ratings": selectors.rating_labels(workspace=workspace),
         "authors": selectors.workspace_users(workspace=workspace),
         "filters": filters,
     })
+
+
+def _queue_release_hold(request, workspace_slug: str):
+    """An admin's "Release" on a claim in review: back to the queue (workflow.claim_hold_release)."""
+    claim = access.claim_get(user=request.user, workspace_slug=workspace_slug,
+                             claim_id=_int_or_none(request.POST.get("release")))
+    try:
+        workflow.claim_hold_release(claim=claim, actor=request.user)
+    except PermissionDenied as exc:
+        return _forbidden(request, str(exc))
+    except ConflictError as exc:
+        messages.error(request, str(exc))
+    except ValidationError as exc:
+        for errors in exc.message_dict.values():
+            for error in errors:
+                messages.error(request, error)
+    else:
+        messages.success(request, "The hold was released; the claim is back in the queue.")
+    return redirect("queue", workspace_slug)
 
 
 @login_required
@@ -111,12 +141,10 @@ def review(request, workspace_slug: str, claim_id: int):
     claim = access.claim_get(user=request.user, workspace_slug=workspace_slug, claim_id=claim_id)
     if not can(request.user, "annotations.view_queue", claim.workspace):
         return _forbidden(request, "Only reviewers and admins of this desk review claims.")
-    version = claim.version
-    start = max(0, claim.start_offset - 600)
-    end = min(len(version.text), claim.end_offset + 600)
-    excerpt = render_highlights(
-        version.text[start:end],
-        [Mark(claim.pk, claim.start_offset - start, claim.end_offset - start,
+    # The whole article, the claim highlighted in it (the page scrolls it into view).
+    article_html = render_highlights(
+        claim.version.text,
+        [Mark(claim.pk, claim.start_offset, claim.end_offset,
               claim.rating.color if claim.rating else selectors.UNRATED_COLOR, claim.state)],
     )
     labels = {label.pk: label.name for label in selectors.rating_labels(workspace=claim.workspace)}
@@ -133,8 +161,7 @@ def review(request, workspace_slug: str, claim_id: int):
     ]
     return render(request, "annotations/review.html", {
         "claim": claim,
-        "excerpt": excerpt,
-        "excerpt_cut": (start > 0, end < len(version.text)),
+        "article_html": article_html,
         "sources": selectors.claim_sources(claim=claim),
         "reviews": selectors.claim_reviews(claim=claim),
         "changes": changes,
@@ -193,24 +220,53 @@ def my_claims(request, workspace_slug: str):
     })
 
 
+AUDIT_PAGE_SIZE = 50
+
+
+def _date_filter(q, name: str, label: str, problems: list[str]):
+    value = (q.get(name) or "").strip()
+    if not value:
+        return None
+    try:
+        day = parse_date(value)
+    except ValueError:
+        day = None
+    if day is None:
+        problems.append(f"{label}: enter a date as YYYY-MM-DD; {value!r} is not one. The filter was left out.")
+    return day
+
+
 @login_required
 def audit_log(request, workspace_slug: str):
+    """The desk's trail in words, newest first, 50 events a page by keyset on the event id
+    (?before=<id> older, ?after=<id> newer): no count and no offset however long it is."""
+    from annotations import history
+
     workspace = access.workspace_get(user=request.user, slug=workspace_slug)
     if not can(request.user, "annotations.view_audit_log", workspace):
         return _forbidden(request, "Only admins of this desk see its audit log.")
     q = request.GET
+    problems: list[str] = []
     events = selectors.audit_log(
         workspace=workspace, actor_id=_int_or_none(q.get("actor")), action=q.get("action", ""),
         object_type=q.get("object_type", ""), object_id=q.get("object_id", ""),
-        since=parse_date(q.get("since") or "") if q.get("since") else None,
-        until=parse_date(q.get("until") or "") if q.get("until") else None,
+        since=_date_filter(q, "since", "From", problems), until=_date_filter(q, "until", "To", problems),
     )
-    page = Paginator(events, 50).get_page(q.get("page"))
+    rows, newer, older = selectors.audit_log_page(
+        events, before=_int_or_none(q.get("before")), after=_int_or_none(q.get("after")), size=AUDIT_PAGE_SIZE,
+    )
+    query = q.copy()
+    for cursor in ("before", "after", "page"):
+        query.pop(cursor, None)
     return render(request, "annotations/audit_log.html", {
         "workspace": workspace,
-        "page": page,
+        "page": history.describe(rows, workspace_id=workspace.pk),
+        "newer": newer,
+        "older": older,
+        "filter_query": query.urlencode(),
+        "problems": problems,
         "actors": selectors.workspace_users(workspace=workspace),
-        "actions": selectors.audit_actions(workspace=workspace),
+        "actions": [(action, history.action_label(action)) for action in selectors.audit_actions(workspace=workspace)],
         "query": q,
     })
 
@@ -244,25 +300,51 @@ def members(request, workspace_slug: str):
 
 @login_required
 def profile(request):
-    """The user's API tokens: create (the key is shown once) and revoke."""
+    """The user's time zone (and, for a desk's admin, the desk's), and API tokens: create
+    (the key is shown once) and revoke."""
+    from annotations.services.profiles import (
+        profile_time_zone_set,
+        time_zone_choices,
+        workspace_time_zone_set,
+    )
     from annotations.services.tokens import api_token_create, api_token_revoke
 
     new_key = None
+    errors: dict[str, list[str]] = {}
     if request.method == "POST":
         try:
+            if "time_zone" in request.POST:
+                profile_time_zone_set(user=request.user, time_zone=request.POST.get("time_zone", ""))
+                messages.success(request, "Your time zone was saved; pages show times in it.")
+                return redirect("profile")
+            if request.POST.get("desk"):
+                desk = access.workspace_get(user=request.user, slug=request.POST.get("desk", ""), field="desk")
+                workspace_time_zone_set(workspace=desk, actor=request.user,
+                                        time_zone=request.POST.get("desk_time_zone", ""))
+                messages.success(request, f"{desk.name}'s time zone was saved.")
+                return redirect("profile")
             if request.POST.get("revoke"):
                 api_token_revoke(user=request.user, token_id=_int_or_none(request.POST.get("revoke")))
                 messages.success(request, "The token was revoked; requests using it now get 401.")
             else:
                 _, new_key = api_token_create(user=request.user, name=request.POST.get("name", ""))
+        except PermissionDenied as exc:
+            return _forbidden(request, str(exc))
         except ValidationError as exc:
-            for errors in exc.message_dict.values():
-                for error in errors:
+            errors = exc.message_dict
+            for field_errors in errors.values():
+                for error in field_errors:
                     messages.error(request, error)
+    own_time_zone = selectors.own_time_zone(user=request.user)
     return render(request, "annotations/profile.html", {
         "tokens": access.api_tokens_of(request.user),
         "new_key": new_key,
-    })
+        "own_time_zone": own_time_zone,
+        "page_time_zone": own_time_zone or None,
+        "admin_desks": selectors.desks_administered(user=request.user),
+        "time_zones": time_zone_choices(),
+        "errors": errors,
+    }, status=400 if errors else 200)
 
 
 @login_required
@@ -299,10 +381,14 @@ def match_decide(request, workspace_slug: str, match_id: int, status: str):
 
 @login_required
 def operations(request):
-    """Queue depth, outbox backlog and failed tasks: for staff only."""
+    """Queue depth, outbox backlog, failed tasks and when a dead worker's tasks come back:
+    for staff only."""
+    from annotations.health import redelivery_delay
+
     if not request.user.is_staff:
         return _forbidden(request, "Only staff see the operations page.")
-    return render(request, "annotations/operations.html", {"ops": selectors.operations_summary()})
+    return render(request, "annotations/operations.html",
+                  {"ops": selectors.operations_summary(), "redelivery": redelivery_delay()})
 
 
 @login_required

@@ -7,7 +7,9 @@ from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "factcheck.settings")
 
-app = Celery("factcheck")
+# Every task's base (also a plain @shared_task's): retried on a new database connection when
+# the connection drops; see annotations.tasks.DeskTask.
+app = Celery("factcheck", task_cls="annotations.tasks:DeskTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 

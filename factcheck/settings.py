@@ -8,6 +8,7 @@ into .var/ on first run. See README.md, "Configuration", for every variable.
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from factcheck.env import (
@@ -63,7 +64,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The Content-Security-Policy header (CONTENT_SECURITY_POLICY below, annotations/csp.py).
+    "annotations.csp.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A body over its route's limit is a 413 before anything reads it (annotations/api/limits.py).
+    "annotations.api.limits.RequestSizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -90,6 +95,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # The top bar's desks and queue count, and the time zone pages show times in.
+                "annotations.context_processors.desk_nav",
             ],
         },
     },
@@ -179,6 +186,8 @@ CELERY_BEAT_SCHEDULE = {
     "recheck-sources": {"task": "annotations.tasks.recheck_sources", "schedule": 3600.0},
     "remind-reviewers": {"task": "annotations.tasks.remind_reviewers", "schedule": 3600.0},
     "webhooks-catch-up": {"task": "annotations.tasks.webhooks_catch_up", "schedule": 300.0},
+    # Sign the audit trail's head (annotations/checkpoints.py); nothing is written if it has not moved.
+    "audit-checkpoint": {"task": "annotations.checkpoints.sign_checkpoint", "schedule": 600.0},
 }
 
 # --- Auth, sessions, security -------------------------------------------------
@@ -194,9 +203,38 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 # How long a reviewer holds a claim taken from the queue before others may take it.
 REVIEW_HOLD_MINUTES = env_int("REVIEW_HOLD_MINUTES", 30, minimum=1)
-# Failed logins allowed per username and per client address in the window.
+# Failed logins allowed in the window (seconds), counted three ways (annotations/throttle.py):
+# per username from one client address; per username from any address (guessing spread
+# over many machines); per client address over all usernames, far higher, since a whole
+# newsroom may reach the desk from one address.
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_FAILURE_USER_LIMIT = env_int("LOGIN_FAILURE_USER_LIMIT", 20, minimum=1)
+LOGIN_FAILURE_ADDRESS_LIMIT = env_int("LOGIN_FAILURE_ADDRESS_LIMIT", 100, minimum=1)
 LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", 15 * 60, minimum=1)
+# Password reset e-mails asked for in the window (seconds), per e-mail address and per
+# client address; and how long the link in one works (Django's default is three days).
+PASSWORD_RESET_EMAIL_LIMIT = env_int("PASSWORD_RESET_EMAIL_LIMIT", 3, minimum=1)
+PASSWORD_RESET_ADDRESS_LIMIT = env_int("PASSWORD_RESET_ADDRESS_LIMIT", 20, minimum=1)
+PASSWORD_RESET_WINDOW = env_int("PASSWORD_RESET_WINDOW", 60 * 60, minimum=1)
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 60 * 60, minimum=60)
+
+# Scripts, styles, images and connections only from the desk itself: no inline script,
+# event handler or style attribute anywhere (README.md, "Content-Security-Policy").
+# NONCE appears in the header only on pages that use one (the API docs' start-up script);
+# the few exceptions are in annotations/csp.py.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -270,6 +308,19 @@ STORAGES = {
     },
 }
 
+# --- Request limits -----------------------------------------------------------
+
+# An article may hold 2,000,000 characters (annotations.validation.MAX_ARTICLE_CHARS), up
+# to 4 bytes each in UTF-8: the routes that take articles (API and page) accept that plus
+# 1 MiB for the other fields and the JSON or form around them. Django enforces this ceiling
+# itself; every other route is held to REQUEST_BODY_MAX_BYTES (Django's usual 2.5 MB) by
+# annotations.api.limits. A body over its limit is a 413 (the API's error JSON under /api/).
+ARTICLE_BODY_MAX_BYTES = env_int("ARTICLE_BODY_MAX_BYTES", 2_000_000 * 4 + 1024 * 1024, minimum=1)
+REQUEST_BODY_MAX_BYTES = env_int("REQUEST_BODY_MAX_BYTES", 2_621_440, minimum=1)
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(ARTICLE_BODY_MAX_BYTES, REQUEST_BODY_MAX_BYTES)
+# JSON nested deeper than this (arrays and objects) is a 400 naming the limit, before parsing.
+API_JSON_MAX_DEPTH = env_int("API_JSON_MAX_DEPTH", 64, minimum=1)
+
 # --- REST framework -----------------------------------------------------------
 
 REST_FRAMEWORK = {
@@ -285,6 +336,12 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "annotations.api.errors.handle",
+    # JSON with a nesting limit; every parser refuses text Postgres cannot store (NUL, lone surrogates).
+    "DEFAULT_PARSER_CLASSES": [
+        "annotations.api.parsers.LimitedJSONParser",
+        "annotations.api.parsers.CheckedFormParser",
+        "annotations.api.parsers.CheckedMultiPartParser",
+    ],
     # `format` is the export format parameter, not DRF's renderer override.
     "URL_FORMAT_OVERRIDE": None,
 }
@@ -311,6 +368,9 @@ SPECTACULAR_SETTINGS = {
 # the periodic drain sends them). The test suite turns it off except where it tests it,
 # so a worker never runs one test's tasks while the next test truncates the tables.
 OUTBOX_AUTOSEND = env_bool("OUTBOX_AUTOSEND", True)
+# Seconds an outbox send may wait to connect to the broker, and then for its answer; no
+# retries. With Redis down a send gives up within about a second; the drain sends it later.
+OUTBOX_SEND_TIMEOUT = env_float("OUTBOX_SEND_TIMEOUT", 0.5, minimum=0.05, maximum=10.0)
 
 # Source link checks. Loopback is for tests only: never turn it on in production.
 LINKCHECK_ALLOW_LOOPBACK = env_bool("LINKCHECK_ALLOW_LOOPBACK", False)
@@ -383,13 +443,46 @@ def export_storage_from_env(kind: str, *, redirect: bool) -> dict:
 
 STORAGES["exports"] = export_storage_from_env(EXPORT_STORAGE, redirect=EXPORT_DOWNLOAD_REDIRECT)
 
+# --- Audit checkpoints ----------------------------------------------------------
+# The audit trail's head, signed every 10 minutes and written outside the database
+# (annotations/checkpoints.py; README.md, "Signed checkpoints"). The private key is never in
+# the database: give it, or a file holding it (`manage.py audit_checkpoint --generate-key`);
+# with DEBUG=1 one is generated into .var/ on first use.
+AUDIT_SIGNING_KEY = env_str("AUDIT_SIGNING_KEY", "")
+AUDIT_SIGNING_KEY_FILE = env_str("AUDIT_SIGNING_KEY_FILE", "")
+# Verifier keys of earlier signing keys, so the checkpoints they signed still verify.
+AUDIT_VERIFIER_KEYS = env_list("AUDIT_VERIFIER_KEYS", [])
+# The checkpoints' first line; by default the desk's host, e.g. factcheck.example.org/audit.
+AUDIT_CHECKPOINT_ORIGIN = env_str("AUDIT_CHECKPOINT_ORIGIN", "") or (
+    SITE_URL.split("://", 1)[1].split("@")[-1].rstrip("/") + "/audit"
+)
+if "+" in AUDIT_CHECKPOINT_ORIGIN or any(c.isspace() for c in AUDIT_CHECKPOINT_ORIGIN):
+    raise ImproperlyConfigured(
+        f"AUDIT_CHECKPOINT_ORIGIN may hold no spaces or '+', not {AUDIT_CHECKPOINT_ORIGIN!r}."
+    )
+# `local`: the folder AUDIT_CHECKPOINT_DIR. `exports`: the export storage (EXPORT_STORAGE),
+# under audit-checkpoints/, which every web process and worker reaches.
+AUDIT_CHECKPOINT_STORAGE = (env_str("AUDIT_CHECKPOINT_STORAGE", "local") or "local").lower()
+if AUDIT_CHECKPOINT_STORAGE not in ("local", "exports"):
+    raise ImproperlyConfigured(f"AUDIT_CHECKPOINT_STORAGE must be local or exports, not {AUDIT_CHECKPOINT_STORAGE!r}.")
+AUDIT_CHECKPOINT_DIR = Path(env_str("AUDIT_CHECKPOINT_DIR", str(VAR_DIR / "checkpoints")))
+# The checkpoint task is not in annotations.tasks, which autodiscovery imports; readiness
+# has beat send a heartbeat as it starts, so /healthz (and `./desk run`) see beat at once.
+CELERY_IMPORTS = ["annotations.checkpoints", "annotations.readiness"]
+
 # --- Logging ------------------------------------------------------------------
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    # /healthz's 503 (a part of the desk is down, e.g. the worker still starting) is the probe
+    # answering, not an error: annotations/logfilters.py.
+    "filters": {"quiet_health_probes": {"()": "annotations.logfilters.QuietHealthProbes"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "django.request": {"filters": ["quiet_health_probes"]},
+    },
 }

@@ -1,4 +1,5 @@
-"""Probes used by ./desk before Django is set up: is Postgres/Redis up, create the database.
+"""Probes used by ./desk before Django is set up: is Postgres/Redis up, create the database,
+is the running desk up (web, worker and scheduler, from /healthz).
 
 Exit status: 0 ready, 1 not reachable, 2 reachable but refused (the message says why).
 """
@@ -6,6 +7,7 @@ Exit status: 0 ready, 1 not reachable, 2 reachable but refused (the message says
 import os
 import sys
 import urllib.request
+from datetime import UTC, datetime
 from urllib.parse import unquote, urlsplit
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/factcheck"
@@ -168,6 +170,49 @@ def http_ready(url: str) -> int:
         return 1
 
 
+def _when(value: str) -> datetime:
+    moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def desk_waiting_for(url: str, since: str) -> list[str]:
+    """What /healthz at `url` says is not up yet: "web" (no answer), the parts it names down
+    ("worker", ...), and "scheduler" unless beat has beaten since `since` (an ISO time; beat
+    sends a heartbeat as it starts, annotations/readiness.py). Empty: everything is up."""
+    import json
+
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            body = json.load(response)
+    except urllib.error.HTTPError as answer:  # 503 while a part is down; its body says which
+        try:
+            body = json.load(answer)
+        except ValueError:
+            return ["web"]
+    except (OSError, ValueError):
+        return ["web"]
+    waiting = [str(part) for part in body.get("down") or []]
+    if body.get("status") != "ok" and not waiting:
+        waiting.append("web")
+    beat = body.get("scheduler_last_beat")
+    try:
+        beaten = bool(beat) and _when(beat) >= _when(since)
+    except ValueError:
+        beaten = False
+    if not beaten:
+        waiting.append("scheduler")
+    return waiting
+
+
+def desk_ready(url: str, since: str, explain: bool = False) -> int:
+    """0 when web, worker and scheduler are all up (desk_waiting_for); else 1, and with
+    `explain` it prints what is still down."""
+    waiting = desk_waiting_for(url, since)
+    if waiting and explain:
+        print(", ".join(waiting))
+    return 1 if waiting else 0
+
+
 if __name__ == "__main__":
     command = sys.argv[1] if len(sys.argv) > 1 else ""
     if command == "postgres-ready":
@@ -180,6 +225,8 @@ if __name__ == "__main__":
         sys.exit(create_database())
     if command == "http-ready" and len(sys.argv) == 3:
         sys.exit(http_ready(sys.argv[2]))
+    if command == "desk-ready" and len(sys.argv) in (4, 5):
+        sys.exit(desk_ready(sys.argv[2], sys.argv[3], explain=sys.argv[4:] == ["--explain"]))
     print("usage: services.py postgres-ready [VARIABLE]|create-roles ENV_FILE|redis-ready|create-database|"
-          "http-ready URL", file=sys.stderr)
+          "http-ready URL|desk-ready HEALTHZ_URL SINCE [--explain]", file=sys.stderr)
     sys.exit(64)

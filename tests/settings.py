@@ -17,6 +17,11 @@ os.environ.setdefault("SECURE_HSTS_SECONDS", "0")
 os.environ.setdefault("OUTBOX_AUTOSEND", "0")
 # Export files of this run (and of the worker processes it starts) go to a temporary folder.
 os.environ.setdefault("EXPORT_ROOT", tempfile.mkdtemp(prefix="factcheck-test-exports-"))
+# Audit checkpoints too, signed with a key made for the test suite only.
+os.environ.setdefault("AUDIT_CHECKPOINT_DIR", tempfile.mkdtemp(prefix="factcheck-test-checkpoints-"))
+os.environ.setdefault(
+    "AUDIT_SIGNING_KEY", "PRIVATE+KEY+127.0.0.1:8000/audit+544675c4+AcNzSVDVwkzwLcAmGwsZp931IK+mhRBvwaqMLQU39AoR"
+)
 
 from factcheck.settings import *  # noqa: F403
 

@@ -247,3 +247,116 @@ def test_a_date_at_the_edge_of_the_calendar_is_a_400_not_a_crash(alice, desk, ur
     # Each of these dates leaves the calendar once it is moved to UTC.
     response = api_as(alice).get(url)
     assert_error(response, 400, url.split("?")[1].split("&")[-1].split("=")[0])
+
+
+def test_reviews_and_sources_filtered_by_claim_are_exactly_that_claims(alice, bob, article):
+    """`?claim=<id>` once compared the claim's quote (a field called `exact`) with the id."""
+    from annotations.services.claims import SourceChange, claim_update
+
+    first = approved_claim(article, alice, bob)
+    second = claim_take(claim=ready_and_submit(claim_create(
+        actor=alice, article=article, version=first.version, exact="Not yet",
+        start=first.version.text.index("Not yet"), end=first.version.text.index("Not yet") + 7,
+    )), actor=bob)
+    second = claim_decide(claim=second, actor=bob, decision="request_changes", comment="Source?",
+                          revision=second.revision)
+    claim_update(claim=second, actor=alice, revision=second.revision, fields={},
+                 sources=[SourceChange(pk=None, fields={"url": "https://example.org/s"})])
+    client = api_as(alice)
+    for claim in (first, second):
+        reviews = client.get(f"/api/v1/reviews/?claim={claim.pk}").json()["results"]
+        assert sorted(r["id"] for r in reviews) == sorted(claim.reviews.values_list("pk", flat=True))
+        assert reviews and {r["claim"] for r in reviews} == {claim.pk}
+        sources = client.get(f"/api/v1/sources/?claim={claim.pk}").json()["results"]
+        assert sorted(s["id"] for s in sources) == sorted(claim.sources.values_list("pk", flat=True))
+    assert [r["decision"] for r in client.get(f"/api/v1/reviews/?claim={second.pk}").json()["results"]] == [
+        "request_changes"]
+    assert client.get("/api/v1/reviews/?claim=999999").json()["results"] == []
+
+
+def test_claim_count_is_0_for_an_article_without_claims(alice, desk, article):
+    client = api_as(alice)
+    created = client.post("/api/v1/articles/", {"workspace": desk.slug, "text": "Headline\nNo claims."},
+                          format="json")
+    assert created.json()["claim_count"] == 0
+    claim_create(actor=alice, article=article, version=article.versions.get(), exact=QUOTE,
+                 start=article.versions.get().text.index(QUOTE),
+                 end=article.versions.get().text.index(QUOTE) + len(QUOTE))
+    counts = {a["id"]: a["claim_count"] for a in client.get("/api/v1/articles/").json()["results"]}
+    assert counts == {created.json()["id"]: 0, article.pk: 1}
+    assert client.get(f"/api/v1/articles/{created.json()['id']}/").json()["claim_count"] == 0
+    import json
+
+    schema = json.loads(client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").content)
+    field = schema["components"]["schemas"]["Article"]["properties"]["claim_count"]
+    assert field["type"] == "integer" and not field.get("nullable")
+
+
+@pytest.mark.parametrize("method, url", [
+    ("get", "/api/v1/no-such-thing/"), ("post", "/api/v1/claims/1/no-such-action/"), ("delete", "/api/v2/claims/"),
+    ("get", "/api/"), ("put", "/api/v1/claims/1/"), ("post", "/api/v1/schema/"), ("post", "/api/v1/docs/"),
+    ("delete", "/api/v1/verdicts/export"), ("patch", "/api/v1/reviews/1/"), ("get", "/api/v1/claims/999999/"),
+])
+def test_every_api_404_and_405_is_json_in_the_error_shape(alice, method, url):
+    response = getattr(api_as(alice), method)(url)
+    assert response.status_code in (404, 405)
+    assert response["Content-Type"].startswith("application/json")
+    assert_error(response, response.status_code)
+
+
+def test_an_api_address_without_its_slash_is_redirected_or_named(alice):
+    client = api_as(alice)
+    got = client.get("/api/v1/claims?state=draft")
+    assert (got.status_code, got["Location"]) == (301, "/api/v1/claims/?state=draft")
+    assert_error(client.post("/api/v1/claims", {}, format="json"), 404, says="ends with a slash: /api/v1/claims/")
+
+
+def test_outside_the_api_a_404_is_the_desks_page(client, alice):
+    client.force_login(alice)
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404 and response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_approval_whose_connection_dies_after_the_commit_answers_200(alice, bob, article, monkeypatch):
+    """The claim is approved and committed; then the request's own database connection is
+    terminated (as a failover or a restart would) before the answer is read. The approval
+    happened, so the answer is 200 with the approved claim, read on a new connection."""
+    import psycopg
+    from django.db import connection
+
+    from annotations.services import workflow
+    from tests.conftest import database_url
+
+    claim = claim_take(claim=ready_and_submit(claim_create(
+        actor=alice, article=article, version=article.versions.get(), exact=QUOTE,
+        start=article.versions.get().text.index(QUOTE), end=article.versions.get().text.index(QUOTE) + len(QUOTE),
+    )), actor=bob)
+    terminated = []
+    run_transition = workflow.claim_transition
+
+    def transition_then_lose_the_connection(**kwargs):
+        result = run_transition(**kwargs)
+        assert not connection.in_atomic_block  # committed
+        pid = connection.connection.info.backend_pid
+        with psycopg.connect(database_url(), autocommit=True) as other:
+            other.execute("SELECT pg_terminate_backend(%s)", [pid])
+            while other.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone():
+                pass
+        terminated.append(pid)
+        return result
+
+    monkeypatch.setattr(workflow, "claim_transition", transition_then_lose_the_connection)
+    response = api_as(bob).post(f"/api/v1/claims/{claim.pk}/approve/", {}, format="json",
+                                HTTP_IF_MATCH=f'"claim-{claim.pk}-r{claim.revision}"')
+    assert response.status_code == 200, response.content
+    assert response.json()["state"] == "approved" and response.json()["revision"] == claim.revision + 1
+    assert response["ETag"] == f'"claim-{claim.pk}-r{claim.revision + 1}"'
+    assert terminated and connection.connection.info.backend_pid != terminated[0]
+    assert Claim.objects.get(pk=claim.pk).state == "approved"
+
+
+def test_a_post_to_no_api_address_is_a_json_404_even_without_a_csrf_cookie(alice):
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(alice)  # a session, so CSRF would apply
+    assert_error(client.post("/api/v1/partners/1/keys/-5/revoke/", {}, format="json"), 404)

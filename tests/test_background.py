@@ -53,7 +53,7 @@ def test_a_new_source_is_checked_and_a_new_claim_is_matched_through_the_outbox(c
     assert "annotations.tasks.check_source_link" in tasks_queued
 
 
-def test_the_operations_page_shows_backlog_and_failures_to_staff_only(client, alice, admin_user, claim):
+def test_the_operations_page_shows_backlog_and_failures_to_staff_only(client, alice, admin_user, claim, settings):
     OutboxMessage.objects.all().delete()  # what the claim fixture queued: start from a known backlog
     for _ in range(3):
         OutboxMessage.objects.create(task="annotations.tasks.ping", args=[])
@@ -69,6 +69,26 @@ def test_the_operations_page_shows_backlog_and_failures_to_staff_only(client, al
     assert isinstance(ops["queue_depth"], int) and isinstance(ops["unacked"], int)
     assert ops["outbox_oldest_age"] is not None and ops["outbox_oldest_age"].total_seconds() >= 0
     assert "OSError: boom" in page.content.decode()
+    # When a killed worker's tasks come back: the broker's visibility timeout, in words.
+    assert page.context["redelivery"]["visibility_timeout"] == settings.CELERY_BROKER_TRANSPORT_OPTIONS[
+        "visibility_timeout"] == 600
+    assert ("Tasks of a worker that was killed are delivered again after 10 minutes (the broker&#x27;s "
+            "visibility timeout), or up to 1 minute 40 seconds later") in page.content.decode()
+
+
+def test_the_redelivery_delay_is_read_from_the_broker_transport_options(settings):
+    from annotations.health import redelivery_delay
+    from factcheck.celery import app
+
+    options = app.conf.broker_transport_options
+    app.conf.broker_transport_options = dict(options, visibility_timeout=3900, unacked_restore_interval=5,
+                                             unacked_restore_throttle=1)
+    try:
+        assert redelivery_delay()["sentence"].startswith(
+            "Tasks of a worker that was killed are delivered again after 1 hour 5 minutes (the broker's "
+            "visibility timeout), or up to 5 seconds later")
+    finally:
+        app.conf.broker_transport_options = options
 
 
 def test_the_editor_shows_a_suggestion_and_dismissing_it_hides_it(client, alice, claim, desk):

@@ -1,4 +1,5 @@
-"""The annotate journey in a real browser: select with the mouse, mark, rate, source, save."""
+"""The annotate journey in a real browser: select with the mouse or the keyboard, mark, and
+rate, source and save the claim in the editor beside the article."""
 
 import pytest
 
@@ -84,6 +85,15 @@ def article_url(live_server, article) -> str:
     return f"{live_server.url}/w/{article.workspace.slug}/articles/{article.pk}/"
 
 
+def panel_editor(page, claim_id=None):
+    """The claim editor in the reader's side panel, once it has opened (for `claim_id`)."""
+    selector = "#claim-editor form.claim-form"
+    if claim_id is not None:
+        selector += f'[data-claim="{claim_id}"]'
+    page.wait_for_selector(selector)
+    return page.locator("#claim-editor")
+
+
 def test_an_annotator_marks_rates_and_sources_a_claim_and_sees_it_after_reload(live_server, page, alice, article):
     sentence = "It is a possibility."
     login(page, live_server, "alice")
@@ -91,8 +101,10 @@ def test_an_annotator_marks_rates_and_sources_a_claim_and_sees_it_after_reload(l
 
     select_with_mouse(page, sentence)
     page.get_by_role("button", name="Mark claim").click()
-    page.wait_for_url("**/claims/*/")
-    assert page.get_by_test_id("claim-quote").locator("mark").inner_text() == sentence
+    editor = panel_editor(page)
+    assert editor.get_by_test_id("panel-quote").inner_text() == sentence
+    claim = Claim.objects.get()
+    assert highlighted_text(page, claim.pk) == sentence  # highlighted at once, in place
 
     page.fill("#id_claim_reviewed", "Abadi says Russian airstrikes in Iraq are possible")
     page.fill("#id_claimant", "Haider al-Abadi")
@@ -101,10 +113,11 @@ def test_an_annotator_marks_rates_and_sources_a_claim_and_sees_it_after_reload(l
     page.fill("#id_sources-0-url", "https://www.france24.com/en/interview-abadi")
     page.fill("#id_sources-0-title", "Interview with Haider al-Abadi")
     page.select_option("#id_sources-0-stance", "supports")
-    page.get_by_role("button", name="Save claim").click()
-    page.wait_for_url(f"**/articles/{article.pk}/#claim-*")
+    editor.get_by_role("button", name="Save claim").click()
+    assert editor.get_by_test_id("panel-notice").inner_text() == "Claim saved."
+    assert page.url == article_url(live_server, article) + f"#claim-{claim.pk}"  # never left the article
 
-    claim = Claim.objects.get()
+    claim.refresh_from_db()
     assert claim.exact == sentence
     assert claim.rating is not None and claim.rating.name == "Mostly true"
     sources = list(claim.sources.values_list("url", "stance"))
@@ -129,7 +142,7 @@ def test_offsets_survive_an_emoji_and_arabic_text(live_server, page, alice, desk
         page.goto(article_url(live_server, article))
         select_with_mouse(page, quote)
         page.get_by_role("button", name="Mark claim").click()
-        page.wait_for_url("**/claims/*/")
+        panel_editor(page)
         claim = Claim.objects.latest("pk")
         assert claim.exact == quote
         assert text[claim.start_offset : claim.end_offset] == quote
@@ -195,7 +208,8 @@ def test_keyboard_moves_between_claims_and_shows_help(live_server, page, alice, 
     assert page.get_by_role("dialog", name="Keyboard shortcuts").is_visible()
     page.keyboard.press("Escape")
     page.keyboard.press("Enter")
-    page.wait_for_url(f"**/claims/{second.pk}/")
+    panel_editor(page, second.pk)
+    assert page.evaluate("document.activeElement.id") == "id_claim_reviewed"
 
 
 def test_an_orphan_is_listed_and_re_attached_by_selecting_the_new_text(live_server, page, alice, desk):
@@ -235,8 +249,50 @@ def test_the_panel_and_the_highlights_open_each_other_and_ctrl_s_saves(live_serv
     page.locator(f"#claim-{claim.pk} .claim-open").click()
     assert page.locator(f'.seg.hl.active[data-claims="{claim.pk}"]').count() == 1
     page.get_by_role("link", name="Open claim").click()
+    panel_editor(page, claim.pk)
     page.fill("#id_claimant", "Haider al-Abadi")
     page.keyboard.press("Control+s")
-    page.wait_for_url(f"**/articles/{article.pk}/#claim-{claim.pk}")
+    page.get_by_test_id("panel-notice").wait_for()
     claim.refresh_from_db()
     assert claim.claimant == "Haider al-Abadi"
+    # The full page stays, for deep links.
+    page.locator("#claim-editor").get_by_role("link", name="Open the full page").click()
+    page.wait_for_url(f"**/claims/{claim.pk}/")
+    assert page.locator("#id_claimant").input_value() == "Haider al-Abadi"
+
+
+def test_a_claim_is_marked_with_the_keyboard_alone(live_server, page, alice, desk):
+    """No mouse: Tab to the text, arrows move the caret, Shift+arrows select, m marks."""
+    text = "Headline 🎉\nThe minister 👍 said the strikes would start in days.\nOther news."
+    article = article_import(workspace=desk, text=text, title="Headline").article
+    quote = "the strikes would start in days"
+    login(page, live_server, "alice")
+    page.goto(article_url(live_server, article))
+
+    for _ in range(40):  # to the article text, past the top bar's links
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.matches('.article-text')"):
+            break
+    else:
+        pytest.fail("Tab never reached the article text")
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"  # focus shows
+    described = page.evaluate(
+        "document.getElementById(document.activeElement.getAttribute('aria-describedby')).textContent")
+    assert "arrow keys" in described and "press m" in described
+
+    page.keyboard.press("ArrowDown")  # the caret to the second line's start
+    line = text.split("\n")[1]
+    for _ in line[: line.index(quote)]:  # one press per character, the emoji included
+        page.keyboard.press("ArrowRight")
+    for _ in quote:
+        page.keyboard.press("Shift+ArrowRight")
+    assert page.evaluate("getSelection().toString()") == quote
+    page.keyboard.press("m")
+
+    editor = panel_editor(page)
+    claim = Claim.objects.get()
+    start = text.index(quote)
+    assert (claim.exact, claim.start_offset, claim.end_offset) == (quote, start, start + len(quote))
+    assert editor.get_by_test_id("panel-quote").inner_text() == quote
+    assert page.evaluate("document.activeElement.id") == "id_claim_reviewed"  # typing goes on in the editor
+    assert page.locator(".article-text").inner_text() == text  # the keys changed nothing in the text

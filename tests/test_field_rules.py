@@ -335,3 +335,62 @@ def test_good_values_at_the_limits_are_saved_the_same_way_on_both_paths(client, 
     claim.refresh_from_db()
     assert (len(claim.claim_reviewed), len(claim.claimant), len(claim.rationale)) == (300, 200, 20_000)
     assert [(len(s.url), len(s.quote)) for s in claim.sources.all()] == [(2000, 5000)]
+
+
+# --- Who may act is asked before what was sent ---------------------------------------------
+
+def test_owner_teammate_and_outsider_over_the_api(crew, article):
+    """The author gets the field rules; a teammate who may not edit or submit her draft is
+    told that (403) whatever the body says; an outsider does not see the claim (404)."""
+    from tests.conftest import claim_in_state
+
+    claim = claim_in_state("draft", article, crew)  # no restatement or rating yet
+    before = snapshot()
+    bad_edit = {"rating": 999_999, "claim_date": "2015-13-45", "revision": "zero"}
+    bad_source = {"claim": claim.pk, "url": "ftp://example.org", "accessed_on": "yesterday", "quote": "x" * 6000}
+    for who in ("author", "teammate", "reviewer", "outsider"):
+        api = api_as(crew[who])
+        edited = api.patch(f"/api/v1/claims/{claim.pk}/", bad_edit, format="json")  # no If-Match either
+        submitted = api.post(f"/api/v1/claims/{claim.pk}/submit/", {"comment": "x" * 20_001}, format="json")
+        unready = api.post(f"/api/v1/claims/{claim.pk}/submit/", {}, format="json", HTTP_IF_MATCH=if_match(claim))
+        source = api.post("/api/v1/sources/", bad_source, format="json")
+        statuses = [r.status_code for r in (edited, submitted, unready, source)]
+        if who == "author":
+            assert statuses == [400, 400, 400, 400], [r.content for r in (edited, submitted, unready, source)]
+            assert set(edited.json()["error"]["fields"]) == {"rating", "claim_date", "revision"}
+            assert unready.json()["error"]["fields"] == {
+                "rating": ["Give the claim a restatement and a rating before submitting it."]}
+        elif who == "outsider":
+            assert statuses == [404, 404, 404, 400]
+            # A claim named in the body is a field of the body: not one of the outsider's desks.
+            assert source.json()["error"]["fields"] == {"claim": ["No such claim in your desks."]}
+        else:
+            assert statuses == [403] * 4, [r.content for r in (edited, submitted, unready, source)]
+            for response in (edited, source):
+                assert response.json()["error"]["message"] == (
+                    "Only the author can edit a claim, and only while it is a draft or has changes requested.")
+            for response in (submitted, unready):
+                assert response.json()["error"]["message"] == "Only the author can submit a claim."
+            assert all(r.json()["error"]["fields"] == {} for r in (edited, submitted, unready, source))
+    assert snapshot() == before
+
+
+def test_a_reviewer_adding_members_is_told_they_may_not_before_the_role_is_checked(crew, article):
+    body = {"workspace": article.workspace.slug, "username": "nobody", "role": "owner"}
+    response = api_as(crew["reviewer"]).post("/api/v1/memberships/", body, format="json")
+    assert response.status_code == 403, response.content
+    assert response.json()["error"]["fields"] == {}
+
+
+def test_the_submit_button_tells_a_teammate_they_may_not_before_what_the_draft_lacks(client, crew, article):
+    from tests.conftest import claim_in_state
+
+    claim = claim_in_state("draft", article, crew)
+    before = snapshot()
+    url = reverse("claim_transition", args=[claim.workspace.slug, claim.pk, "submit"])
+    for who, says in (("teammate", "Only the author can submit a claim."),
+                      ("author", "Give the claim a restatement and a rating before submitting it.")):
+        client.force_login(crew[who])
+        page = client.post(url, {"revision": claim.revision}, follow=True)
+        assert [str(m) for m in page.context["messages"]] == [says]
+    assert snapshot() == before

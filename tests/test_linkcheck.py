@@ -146,3 +146,59 @@ def test_the_queue_flags_a_claim_with_a_broken_source(client, source, bob, setti
     client.force_login(bob)
     page = client.get(f"/w/{source.claim.workspace.slug}/queue/").content.decode()
     assert 'data-testid="source-problem"' in page
+
+
+# --- Host names that do not resolve, or cannot be host names --------------------------------
+
+def test_a_host_that_does_not_resolve_is_unresolvable_not_refused():
+    # .invalid never resolves (RFC 6761).
+    with pytest.raises(linkcheck.Unresolvable, match=r"no-such-host\.invalid could not be resolved"):
+        linkcheck.fetch("http://no-such-host.invalid/story")
+
+
+LONG_LABEL = "a" * 64 + ".example.org"
+LONG_NAME = ".".join(["a" * 63] * 4) + ".org"  # 4 x 63 + 3 dots + 4 = 259 > 253
+
+
+@pytest.mark.parametrize("host, reason", [
+    (LONG_LABEL, "a label is longer than 63 characters"),
+    (LONG_NAME, "it is longer than 253 characters"),
+    ("news..example.org", "it has an empty label"),
+    ("ü" * 60 + ".example.org", "cannot be encoded as an international domain name"),
+])
+def test_a_host_name_beyond_the_idna_limits_is_an_invalid_host(host, reason):
+    with pytest.raises(linkcheck.InvalidHost) as excinfo:
+        linkcheck.fetch(f"https://{host}/story")
+    assert "is not valid" in str(excinfo.value) and reason in str(excinfo.value)
+    assert len(str(excinfo.value)) < 300  # the name is shortened in the sentence
+    with pytest.raises(linkcheck.InvalidHost):
+        linkcheck.url_check(f"https://{host}/hook")  # webhooks: the same checks
+
+
+def test_an_international_host_name_is_looked_up_in_its_idna_form():
+    assert linkcheck.host_ascii("Bücher.example.") == "xn--bcher-kva.example"
+
+
+@pytest.mark.django_db
+def test_unresolvable_and_invalid_hosts_are_recorded_as_broken_links_not_unsafe_ones(client, source, bob):
+    from tests.conftest import ready_and_submit
+
+    Source.objects.filter(pk=source.pk).update(url="https://no-such-host.invalid/story")
+    check = check_now(source, token="dns")
+    assert check.status == "unresolvable" and "could not be resolved" in check.error
+    Source.objects.filter(pk=source.pk).update(url=f"https://{LONG_LABEL}/story")
+    check = check_now(source, token="long")
+    assert check.status == "invalid_host" and "longer than 63 characters" in check.error
+
+    Source.objects.filter(pk=source.pk).update(url="https://no-such-host.invalid/story")
+    check_now(source, token="dns-again")
+    ready_and_submit(source.claim)
+    client.force_login(bob)
+    queue = client.get(f"/w/{source.claim.workspace.slug}/queue/").content.decode()
+    assert 'data-testid="source-problem"' in queue  # flagged like a broken link
+    slug, pk = source.claim.workspace.slug, source.claim.pk
+    review = client.get(f"/w/{slug}/review/{pk}/")
+    assert review.status_code == 200
+    for html in (review.content.decode(), client.get(f"/w/{slug}/claims/{pk}/").content.decode()):
+        assert "Broken (host not found)" in html and "link-unresolvable" in html
+        assert "Refused (unsafe address)" not in html

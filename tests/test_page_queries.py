@@ -19,6 +19,9 @@ QUOTES = ["It is a possibility.", "Not yet", "massive information", "Daesh Takfi
 
 SESSION = ("django_session: the session", "auth_user: the logged-in user")
 DESK = "annotations_membership: the desk by its slug, with the user's membership (access.workspace_get)"
+# Every desk page's top bar, read once when base.html renders (annotations/context_processors.py).
+NAV = ("annotations_membership: the top bar: my desks with my role, the current desk's waiting count "
+       "and my time zone (selectors.desk_nav)")
 
 
 def add_claims(article, author, quotes):
@@ -64,7 +67,9 @@ def test_the_queue_page(client, crew, desk, busy_desk):
         "annotations_article: their articles' titles",
         "annotations_ratinglabel: their ratings",
         "auth_user: their authors",
+        "annotations_claim: the claims in review, with who holds them and their article (claim_hold_expiry_idx)",
         "annotations_claim: the counts of waiting, held and my claims (claim_queue_idx)",
+        NAV,
         "annotations_claim: the claims I hold",
         "annotations_article: article titles for the filter",
         "annotations_ratinglabel: the scale for the filter",
@@ -78,6 +83,7 @@ def test_my_claims(client, crew, desk, busy_desk):
         client, crew["author"], reverse("my_claims", args=[desk.slug]),
         DESK,
         "annotations_claim: my claims with article, rating and the latest review's comment",
+        NAV,
     )
 
 
@@ -85,10 +91,12 @@ def test_the_audit_log(client, crew, desk, busy_desk):
     page_budget(
         client, crew["admin"], reverse("audit_log", args=[desk.slug]),
         DESK,
-        "annotations_auditevent: the count for the pager",
-        "auth_user: the desk's people for the actor filter",
+        "annotations_auditevent: the page of events, newest first, by keyset on the id (no count, no offset)",
+        "auth_user: the people the page's events name, all at once (selectors.people_by_id)",
+        "annotations_ratinglabel: the ratings the page's events name, all at once (selectors.rating_names_by_id)",
         "annotations_auditevent: the actions for the action filter",
-        "annotations_auditevent: the page of events with their actors",
+        NAV,
+        "auth_user: the desk's people for the actor filter",
     )
 
 
@@ -97,6 +105,7 @@ def test_the_articles_page(client, crew, desk, busy_desk):
         client, crew["author"], reverse("article_list", args=[desk.slug]),
         DESK,
         "annotations_article: publishers for the filter",
+        NAV,
         "annotations_article: articles with latest version and claim counts per state",
     )
 
@@ -108,6 +117,7 @@ def test_the_article_reader(client, crew, desk, article, busy_desk):
         "annotations_articleversion: the latest version",
         "annotations_claim: the claims on it, as plain rows",
         "annotations_claim: orphaned claims of earlier versions",
+        NAV,
     )
 
 
@@ -115,10 +125,13 @@ def test_the_claim_editor(client, crew, desk, busy_desk):
     page_budget(
         client, crew["author"], reverse("claim_edit", args=[desk.slug, busy_desk["approved"].pk]),
         "annotations_claim: the claim with its desk, article, version, rating, people and my role (access.claim_get)",
+        "annotations_auditevent: the timeline",
+        "auth_user: the people the timeline names, all at once (selectors.people_by_id)",
+        "annotations_ratinglabel: the ratings the timeline names, all at once (selectors.rating_names_by_id)",
+        NAV,
         "annotations_claimmatch: suggested matches",
         "annotations_review: reviews with reviewers",
         "annotations_source: the sources (form and list)",
-        "annotations_auditevent: the timeline",
     )
 
 
@@ -128,6 +141,7 @@ def test_the_review_page(client, crew, desk, busy_desk):
         "annotations_claim: the claim with its desk, article, version, rating, people and my role (access.claim_get)",
         "annotations_ratinglabel: label names for the changes since the last review",
         "annotations_review: the last decision, for what changed since",
+        NAV,
         "annotations_source: the sources",
         "annotations_review: reviews with reviewers",
     )
@@ -145,6 +159,7 @@ def test_the_members_page(client, crew, desk, busy_desk):
     page_budget(
         client, crew["admin"], reverse("members", args=[desk.slug]),
         DESK,
+        NAV,
         "annotations_membership: the members with their users",
     )
 
@@ -153,6 +168,7 @@ def test_the_rating_scale_page(client, crew, desk, busy_desk):
     page_budget(
         client, crew["admin"], reverse("rating_scale", args=[desk.slug]),
         DESK,
+        NAV,
         "annotations_ratinglabel: the labels",
     )
 
@@ -162,12 +178,15 @@ def test_the_exports_page(client, crew, desk, busy_desk):
         client, crew["author"], reverse("exports", args=[desk.slug]),
         DESK,
         "annotations_exportjob: my export jobs",
+        NAV,
     )
 
 
 def test_the_profile_page(client, crew, busy_desk):
     page_budget(
         client, crew["author"], reverse("profile"),
+        "annotations_profile: the time zone I chose",
+        "annotations_workspace: the desks I am an admin of, for their time zones",
         "annotations_apitoken: my tokens",
     )
 

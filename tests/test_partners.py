@@ -55,8 +55,10 @@ def as_member(user) -> APIClient:
 # --- The key matrix: a partner key reads the feed and the verdicts, nothing else -----------
 
 PARTNER_PATHS = {"/api/v1/feed/", "/api/v1/partner/verdicts/"}
-# Pages anyone may open: the login form and the health check show no desk data.
-PUBLIC_PAGES = {"login", "healthz"}
+# Pages anyone may open: the login and password reset forms and the health check show no desk data.
+PUBLIC_PAGES = {
+    "login", "healthz", "password_reset", "password_reset_done", "password_reset_confirm", "password_reset_complete",
+}
 
 
 def _schema_operations() -> list[tuple[str, str]]:

@@ -1,5 +1,6 @@
 """Background work through real workers on real Redis: nothing lost, nothing done twice."""
 
+import json
 import os
 import shutil
 import socket
@@ -143,8 +144,85 @@ def run_as_web(code: str, env: dict) -> str:
     return result.stdout
 
 
+# A web process editing a claim through the page, then submitting it: it prints how long
+# each request took, how long the sender thread then took to hand the messages to the
+# broker (or give up), and what the outbox holds.
+EDIT_AND_SUBMIT = """
+import json, time
+from django.test import Client
+from annotations import outbox
+from annotations.models import Claim, OutboxMessage
+from annotations.services.workflow import claim_submit
+
+c = Claim.objects.get(pk={claim})
+client = Client()
+client.force_login(c.created_by)
+form = {{
+    "revision": c.revision, "claim_reviewed": "Abadi: not yet", "claimant": "Haider al-Abadi",
+    "claim_date": "2015-10-01", "rating": c.rating_id, "rationale": "On record.",
+    "sources-TOTAL_FORMS": "1" if "{url}" else "0", "sources-INITIAL_FORMS": "0",
+    "sources-MIN_NUM_FORMS": "0", "sources-MAX_NUM_FORMS": "1000",
+    "sources-0-url": "{url}", "sources-0-stance": "supports", "sources-0-title": "", "sources-0-publisher": "",
+    "sources-0-quote": "", "sources-0-accessed_on": "", "sources-0-archive_url": "",
+}}
+url = "/w/%s/claims/%s/" % (c.workspace.slug, c.pk)
+assert client.get(url).status_code == 200  # a web process that has served pages before
+started = time.monotonic()
+response = client.post(url, form)
+edit = time.monotonic() - started
+assert response.status_code == 302, (response.status_code, response.content.decode()[-3000:])
+submit = None
+if {submit}:
+    c.refresh_from_db()
+    started = time.monotonic()
+    claim_submit(claim=c, actor=c.created_by, revision=c.revision)
+    submit = time.monotonic() - started
+started = time.monotonic()
+assert outbox.wait_for_sends(timeout=120)
+sends = time.monotonic() - started
+print(json.dumps({{"edit": edit, "submit": submit, "sends": sends, "state": Claim.objects.get(pk=c.pk).state,
+                  "waiting": list(OutboxMessage.objects.filter(sent_at__isnull=True)
+                                  .values_list("task", "attempts", "last_error"))}}))
+"""
+
+
+def start_redis(port: int) -> subprocess.Popen:
+    redis = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                              "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    wait_until(lambda: _answers(port), timeout=20, what="redis to start")
+    return redis
+
+
+def stop_redis(redis: subprocess.Popen) -> None:
+    redis.terminate()
+    redis.wait(timeout=10)
+
+
+@pytest.fixture
+def hung_redis():
+    """A "Redis" that accepts connections and never answers (a hung server, or packets
+    dropped on the way): only timeouts end a send to it."""
+    server = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    def accept():
+        while True:
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield f"redis://127.0.0.1:{server.getsockname()[1]}/0"
+    server.close()
+    for conn in held:
+        conn.close()
+
+
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server to start a broker of its own")
-def test_a_claim_submitted_while_redis_is_down_is_notified_once_it_is_back(claim, alice, bob, tmp_path):
+def test_with_redis_down_a_claim_edit_returns_at_once_and_its_tasks_are_delivered_once_it_is_back(
+        claim, alice, bob, tmp_path, slow_site, hung_redis):
+    SlowOnce.hits = 1  # the evidence page answers at once
     port = free_port()
     broker = f"redis://127.0.0.1:{port}/0"
     env = {"REDIS_URL": broker, "OUTBOX_AUTOSEND": "1"}
@@ -153,49 +231,48 @@ def test_a_claim_submitted_while_redis_is_down_is_notified_once_it_is_back(claim
 
     claim = claim_update(claim=claim, actor=alice, revision=claim.revision,
                          fields={"claim_reviewed": "Abadi: not yet", "rating": rating})
+    stop_redis(start_redis(port))  # the desk's Redis was there, and now is gone
 
-    # 1. Redis is down: submitting still succeeds; the notification waits in the outbox.
-    out = run_as_web(
-        "import time\n"
-        "from annotations import outbox\n"
-        "from annotations.models import Claim, OutboxMessage\n"
-        "from annotations.services.workflow import claim_submit\n"
-        f"c = Claim.objects.get(pk={claim.pk})\n"
-        "started = time.monotonic()\n"
-        "claim_submit(claim=c, actor=c.created_by, revision=c.revision)\n"
-        "took = time.monotonic() - started\n"
-        "assert outbox.wait_for_sends(timeout=60)\n"
-        "m = OutboxMessage.objects.get(task='annotations.tasks.notify_claim_submitted')\n"
-        "print(round(took, 2), Claim.objects.get(pk=c.pk).state, m.sent_at, m.attempts, m.last_error[:40])\n",
-        env,
-    )
-    took, state, sent_at, attempts, *error = out.split()
-    assert (state, sent_at, attempts) == ("submitted", "None", "1"), out
-    assert "Error" in " ".join(error)
-    # The request did not wait for the broker that is down: the send ran after it, in the sender thread.
-    assert float(took) < 1.0, out
+    # 1. Redis is down: the edit (a new source: a link check and a match to send) answers
+    # at once; each send gives up at the first refused connection, without retries, and
+    # the messages wait in the outbox.
+    out = json.loads(run_as_web(EDIT_AND_SUBMIT.format(claim=claim.pk, url=slow_site, submit=False), env))
+    assert out["edit"] < 2.0, out
+    waiting = {task: (attempts, error) for task, attempts, error in out["waiting"]}
+    assert {"annotations.tasks.check_source_link", "annotations.tasks.match_claim"} <= set(waiting), out
+    assert all(attempts >= 1 and "Error 111" in error for attempts, error in waiting.values()), out
+    assert out["sends"] < 0.5, out  # was ~20 s a message: retries to reach the result store
 
-    # 2. Redis comes back, with a worker; the periodic drain delivers what waited.
-    redis = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                              "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    # 2. A Redis that hangs: the edit and the submission (a notification to send) answer at
+    # once too; each send ends at its timeouts (OUTBOX_SEND_TIMEOUT: 0.5 s to connect,
+    # 0.5 s for an answer).
+    out = json.loads(run_as_web(EDIT_AND_SUBMIT.format(claim=claim.pk, url="", submit=True),
+                                env | {"REDIS_URL": hung_redis}))
+    assert out["edit"] < 2.0 and out["submit"] < 2.0 and out["state"] == "submitted", out
+    assert 0.4 * 2 < out["sends"] < 1.2 * 2, out  # two messages: the match and the notification
+    assert any(task == "annotations.tasks.notify_claim_submitted" and "Timeout" in error
+               for task, _, error in out["waiting"]), out
+
+    # 3. Redis comes back, with a worker; the periodic drain delivers what waited, in order.
+    redis = start_redis(port)
     worker = WorkerProcess(tmp_path / "worker.log", **env)
     try:
         app = Celery(broker=broker, backend=broker, set_as_current=False)  # tasks elsewhere keep the desk's app
-        wait_until(lambda: _answers(port), timeout=20, what="redis to start")
         worker.start(app=app)
-        waiting = OutboxMessage.objects.filter(sent_at__isnull=True).count()
-        assert waiting >= 1
-        assert run_as_web("from annotations import outbox\nprint(outbox.drain())", env).strip() == str(waiting)
+        backlog = OutboxMessage.objects.filter(sent_at__isnull=True).count()
+        assert backlog >= 3
+        assert run_as_web("from annotations import outbox\nprint(outbox.drain())", env).strip() == str(backlog)
+        source = Source.objects.get(claim=claim, url=slow_site)
+        wait_until(lambda: SourceCheck.objects.filter(source=source, status="ok").exists(), what="the link check")
         wait_until(lambda: "Claim waiting for review" in mails(worker.mail_dir), what="the e-mail")
         assert "bob@example.org" in mails(worker.mail_dir)
-        assert OutboxMessage.objects.get(task="annotations.tasks.notify_claim_submitted").sent_at is not None
+        assert not OutboxMessage.objects.filter(sent_at__isnull=True).exists()
         # Draining again (or a duplicate delivery) sends nothing more.
         assert run_as_web("from annotations import outbox\nprint(outbox.drain())", env).strip() == "0"
         assert NotificationSent.objects.filter(kind="submitted", claim=claim).count() == 1
     finally:
         worker.stop()
-        redis.terminate()
-        redis.wait(timeout=10)
+        stop_redis(redis)
 
 
 def _answers(port: int) -> bool:

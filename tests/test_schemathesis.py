@@ -1,5 +1,7 @@
 """schemathesis against the live OpenAPI schema: no 5xx, no response that breaks the schema."""
 
+import os
+
 import pytest
 import schemathesis
 from django.core.wsgi import get_wsgi_application
@@ -18,8 +20,9 @@ from annotations.services.tokens import api_token_create
 from tests.test_api import approved_claim
 
 # Bounded and derandomized: a few examples per operation, the same ones every run, keep
-# the suite fast and repeatable while covering every route.
-EXAMPLES_PER_OPERATION = 5
+# the suite fast and repeatable while covering every route. SCHEMATHESIS_EXAMPLES=50 for a
+# deeper run (the figures are printed: pytest -s).
+EXAMPLES_PER_OPERATION = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "5"))
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +59,7 @@ def test_every_operation_honours_the_schema(alice, bob, article, keep_test_conne
     _, key = api_token_create(user=alice, name="schemathesis")
     schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", get_wsgi_application())
 
-    failures, operations = [], 0
+    failures, operations, cases = [], 0, 0
     for result in schema.get_all_operations():
         if isinstance(result, Err):
             failures.append(f"An operation the schema describes badly: {result.err()}")
@@ -68,6 +71,8 @@ def test_every_operation_honours_the_schema(alice, bob, article, keep_test_conne
         @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None, derandomize=True,
                   suppress_health_check=list(HealthCheck))
         def check(case):
+            nonlocal cases
+            cases += 1
             response = case.call(headers={"Authorization": f"Token {key}"})
             case.validate_response(response, checks=CHECKS)
 
@@ -75,5 +80,7 @@ def test_every_operation_honours_the_schema(alice, bob, article, keep_test_conne
             check()
         except Exception as exc:  # collect every failing operation, then report them all
             failures.append(f"{operation.label}: {str(exc)[:1500]}")
+    print(f"schemathesis: {operations} operations, {cases} cases, {len(failures)} failing operations "
+          f"({EXAMPLES_PER_OPERATION} examples per operation)")
     assert operations >= 30
     assert not failures, "\n\n".join(failures)

@@ -4,6 +4,7 @@ comment beside a filterset names it."""
 import datetime
 
 import django_filters
+import django_filters.constants
 from django import forms
 from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
@@ -33,6 +34,14 @@ class IdFilter(django_filters.NumberFilter):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", MAX_ID)
         super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        """`claim_id=5`, not `claim_id__exact=5`: Django reads the latter as the related
+        model's field named `exact` (Claim.exact, the quoted text), so ?claim= on reviews
+        and sources compared the quote with the id and found nothing."""
+        if value in django_filters.constants.EMPTY_VALUES or self.lookup_expr != "exact":
+            return super().filter(qs, value)
+        return self.get_method(qs)(**{self.field_name: value})
 
 
 class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):

@@ -15,7 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotations import access
+from annotations import access, checkpoints
 from annotations.api import serializers as s
 from annotations.api.partner_auth import PartnerKeyThrottle, PartnerOrMember, partner_key_of
 from annotations.permissions import require
@@ -56,7 +56,8 @@ FORMAT = OpenApiParameter("format", str, enum=list(feed.FEED_FORMATS), descripti
 class FeedView(APIView):
     """The desk's publication events in commit order: published, corrected and withdrawn
     (a tombstone with the reason). Replaying from the start gives the verdicts in force.
-    `wait` long-polls up to 30 s for the first event (the worker is held meanwhile)."""
+    `wait` long-polls up to 30 s for the first event (the worker is held meanwhile).
+    Every page also carries the latest signed checkpoint of the desk's audit trail."""
 
     permission_classes = [PartnerOrMember]
     throttle_classes = [PartnerKeyThrottle]
@@ -71,13 +72,17 @@ class FeedView(APIView):
         ],
         responses={200: inline_serializer("FeedPage", fields={
             "events": serializers.ListField(child=EVENT), "next": serializers.CharField(),
+            "audit_checkpoint": serializers.CharField(allow_null=True, help_text=(
+                "The desk's latest signed checkpoint of its audit trail (https://c2sp.org/tlog-checkpoint), "
+                "for partners to keep: verify it with the key on /v/audit/key/. Null before the first."
+            )),
         })},
     )
     def get(self, request):
         workspace = _desk(request)
         query = feed.feed_query_parse(workspace_id=workspace.pk, params=request.query_params)
         page = feed.feed_read(workspace=workspace, query=query)
-        return Response({"events": page.events, "next": page.next})
+        return Response({"events": page.events, "next": page.next, "audit_checkpoint": checkpoints.latest_note()})
 
 
 class VerdictCursor(pagination.CursorPagination):
@@ -145,11 +150,19 @@ class PartnerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     @extend_schema(request=s.PartnerCreateSerializer, responses={201: s.PartnerSerializer})
     def create(self, request):
+        # Who may manage partners is asked first, not what is wrong with the rest of the body.
+        slug = request.data.get("workspace") if hasattr(request.data, "get") else None
+        workspace = None
+        if isinstance(slug, str) and slug:
+            workspace = access.workspace_get(user=request.user, slug=slug, field="workspace")
+            require(request.user, "annotations.manage_partners", workspace, partner_services.PARTNERS_DENIED)
         data = s.PartnerCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = dict(data.validated_data)
-        workspace = access.workspace_get(user=request.user, slug=v.pop("workspace"), field="workspace")
-        require(request.user, "annotations.manage_partners", workspace, partner_services.PARTNERS_DENIED)
+        slug = v.pop("workspace")
+        if workspace is None or workspace.slug != slug:
+            workspace = access.workspace_get(user=request.user, slug=slug, field="workspace")
+            require(request.user, "annotations.manage_partners", workspace, partner_services.PARTNERS_DENIED)
         partner = partner_services.partner_create(workspace=workspace, actor=request.user, **v)
         return Response(s.PartnerSerializer(partner).data, status=status.HTTP_201_CREATED)
 

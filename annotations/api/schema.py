@@ -23,8 +23,11 @@ ERRORS = {
     "404": "Not found, or not in one of your desks.",
     "409": "Someone else changed the claim since you read it.",
     "412": "If-Match does not match the current ETag.",
+    "413": "The request body is larger than this address accepts.",
     "428": "Send If-Match (or the revision you read).",
 }
+# Only what a request with a body can be told.
+WRITE_ONLY = ("409", "412", "413", "428")
 
 
 def add_error_responses(result, generator, request, public):
@@ -34,7 +37,7 @@ def add_error_responses(result, generator, request, public):
         for method, operation in path.items():
             responses = operation.setdefault("responses", {})
             for code, description in ERRORS.items():
-                if method == "get" and code in ("409", "412", "428"):
+                if method == "get" and code in WRITE_ONLY:
                     continue
                 content = {"application/json": {"schema": ref}}
                 responses.setdefault(code, {"description": description, "content": content})

@@ -30,6 +30,11 @@ from annotations.models import (
 )
 from annotations.publishing.exports import FORMATS as EXPORT_FORMATS
 
+# The largest values the columns hold (integer, bigint): past them a number is refused as
+# out of range here, not passed on to Postgres.
+MAX_INT = 2**31 - 1
+MAX_ID = 2**63 - 1
+
 
 class RuleCheckedCharField(serializers.CharField):
     """Text parsed here and checked by the service against annotations.validation.
@@ -213,8 +218,8 @@ class SelectorsSerializer(serializers.Serializer):
     exact = serializers.CharField(trim_whitespace=False)
     prefix = serializers.CharField(trim_whitespace=False, allow_blank=True, required=False)
     suffix = serializers.CharField(trim_whitespace=False, allow_blank=True, required=False)
-    start = serializers.IntegerField(min_value=0)
-    end = serializers.IntegerField(min_value=1)
+    start = serializers.IntegerField(min_value=0, max_value=MAX_INT)
+    end = serializers.IntegerField(min_value=1, max_value=MAX_INT)
 
 
 class ClaimSerializer(serializers.ModelSerializer):
@@ -297,8 +302,8 @@ def claim_row_representation(row: dict) -> dict:
 
 
 class ClaimCreateSerializer(SelectorsSerializer):
-    article = serializers.IntegerField()
-    version = serializers.IntegerField()
+    article = serializers.IntegerField(max_value=MAX_ID)
+    version = serializers.IntegerField(max_value=MAX_ID)
 
 
 class ClaimUpdateSerializer(serializers.Serializer):
@@ -316,17 +321,18 @@ class ClaimUpdateSerializer(serializers.Serializer):
     rationale = _rule_checked_text(limit=validation.MAX_RATIONALE)
     # The editor page's words for a revision that is not a number.
     revision = serializers.IntegerField(
-        required=False, min_value=1, error_messages={"invalid": forms.IntegerField.default_error_messages["invalid"]}
+        required=False, min_value=1, max_value=MAX_INT,
+        error_messages={"invalid": forms.IntegerField.default_error_messages["invalid"]},
     )
 
 
 class TransitionSerializer(serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True, max_length=20_000)
-    revision = serializers.IntegerField(required=False, min_value=1)
+    revision = serializers.IntegerField(required=False, min_value=1, max_value=MAX_INT)
 
 
 class ReattachSerializer(SelectorsSerializer):
-    revision = serializers.IntegerField(required=False, min_value=1)
+    revision = serializers.IntegerField(required=False, min_value=1, max_value=MAX_INT)
 
 
 class TakeNextSerializer(serializers.Serializer):
@@ -391,8 +397,8 @@ class ExportRequestSerializer(serializers.Serializer):
     state = serializers.ChoiceField(
         choices=["approved"], required=False, default="approved", error_messages={"invalid_choice": PUBLISHED_ONLY}
     )
-    rating = serializers.IntegerField(required=False, min_value=1)
-    article = serializers.IntegerField(required=False, min_value=1)
+    rating = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    article = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     updated_since = UtcDateTimeField(required=False)
 
 

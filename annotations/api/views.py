@@ -2,7 +2,11 @@
 objects are 404); writes call the same services, and so the same permission rules,
 as the pages."""
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection
 from django.http import FileResponse, HttpResponseRedirect, StreamingHttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -57,6 +61,37 @@ def _int(value) -> int | None:
         return None
 
 
+def _id_in_body(request, field: str) -> int | None:
+    """The id `field` names in the body, read before the body is validated (to ask who
+    may act on that object first); None when it is not an id, which validation reports."""
+    value = request.data.get(field) if hasattr(request.data, "get") else None
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63 else None
+
+
+def _slug_in_body(request, field: str = "workspace") -> str | None:
+    value = request.data.get(field) if hasattr(request.data, "get") else None
+    return value if isinstance(value, str) and value else None
+
+
+T = TypeVar("T")
+
+
+def read_committed(read: Callable[[], T]) -> T:
+    """A read for the answer to a write that has committed. Should the database connection
+    die in between (a failover, a restart, a terminated backend), the write still happened:
+    the broken connection is dropped and the read done once more on a new one, so the
+    client is told it succeeded rather than sent a 500 for a change that was made."""
+    try:
+        return read()
+    except (OperationalError, InterfaceError):
+        if connection.in_atomic_block:  # the write is not committed yet: nothing to vouch for
+            raise
+        connection.close_if_unusable_or_obsolete()
+        return read()
+
+
 # --- Workspaces, scales, memberships -------------------------------------------------------
 
 class WorkspaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped):
@@ -103,11 +138,18 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
 
     @extend_schema(request=s.MembershipWriteSerializer, responses={201: s.MembershipSerializer})
     def create(self, request):
+        # Who may add members is asked first: a member who may not is told that, not what
+        # is wrong with the rest of the body.
+        slug = _slug_in_body(request)
+        workspace = access.workspace_get(user=request.user, slug=slug, field="workspace") if slug else None
+        if workspace is not None:
+            require(request.user, "annotations.manage_members", workspace, MEMBERS_DENIED)
         data = s.MembershipWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        workspace = access.workspace_get(user=request.user, slug=v["workspace"], field="workspace")
-        require(request.user, "annotations.manage_members", workspace, MEMBERS_DENIED)  # before naming users
+        if workspace is None or workspace.slug != v["workspace"]:
+            workspace = access.workspace_get(user=request.user, slug=v["workspace"], field="workspace")
+            require(request.user, "annotations.manage_members", workspace, MEMBERS_DENIED)  # before naming users
         membership = membership_set(
             workspace=workspace, user=access.user_get_by_username(username=v["username"]),
             role=v["role"], actor=request.user,
@@ -141,7 +183,7 @@ class ArticleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
             workspace=workspace, text=v["text"], title=v.get("title", ""), url=v.get("url", ""),
             publisher=v.get("publisher", ""), source_name="api", actor=request.user,
         )
-        article = self.get_queryset().get(pk=result.article.pk)
+        article = read_committed(lambda: self.get_queryset().get(pk=result.article.pk))
         code = status.HTTP_200_OK if result.outcome == "unchanged" else status.HTTP_201_CREATED
         return Response(s.ArticleSerializer(article).data, status=code)
 
@@ -193,7 +235,8 @@ class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped):
         return _claim_response(self.get_object())
 
     def _respond(self, claim_id, code=status.HTTP_200_OK) -> Response:
-        return _claim_response(self.get_queryset().get(pk=claim_id), code)
+        """The claim as the write that just committed left it."""
+        return _claim_response(read_committed(lambda: self.get_queryset().get(pk=claim_id)), code)
 
     @extend_schema(request=s.ClaimCreateSerializer, responses={201: s.ClaimSerializer})
     def create(self, request):
@@ -211,6 +254,8 @@ class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped):
     @extend_schema(request=s.ClaimUpdateSerializer, responses={200: s.ClaimSerializer}, parameters=[IF_MATCH])
     def partial_update(self, request, pk=None):
         claim = self.get_object()
+        # Who may edit before what was sent: a teammate is told they may not, not which field is wrong.
+        claim_services.claim_edit_check(claim=claim, actor=request.user)
         data = s.ClaimUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = {k: v for k, v in data.validated_data.items() if k != "revision"}
@@ -221,6 +266,7 @@ class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped):
     @extend_schema(request=None, responses={204: None}, parameters=[IF_MATCH])
     def destroy(self, request, pk=None):
         claim = self.get_object()
+        claim_services.claim_delete_check(claim=claim, actor=request.user)
         write_claim(request, claim, body_revision=_int(request.query_params.get("revision")), write=lambda revision: (
             claim_services.claim_delete(claim=claim, actor=request.user, revision=revision)))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -228,6 +274,7 @@ class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped):
     def _transition(self, request, name: str) -> Response:
         """Every workflow action of the API: one service entry point, one precondition check."""
         claim = self.get_object()
+        workflow.claim_transition_check(claim=claim, actor=request.user, name=name)  # before the body
         data = s.TransitionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         comment = data.validated_data.get("comment", "")
@@ -284,6 +331,7 @@ class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped):
     @action(detail=True, methods=["post"])
     def reattach(self, request, pk=None):
         claim = self.get_object()
+        claim_services.claim_reattach_check(claim=claim, actor=request.user)  # before the body
         data = s.ReattachSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
@@ -329,7 +377,8 @@ class QueueViewSet(mixins.ListModelMixin, Scoped):
         claim = workflow.claim_take_next(workspace=workspace, actor=request.user)
         if claim is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        return _claim_response(selectors.claim_with_sources(claim=claim))  # read with its lock; sources added
+        # Read with its lock; the sources are read after the commit.
+        return _claim_response(read_committed(lambda: selectors.claim_with_sources(claim=claim)))
 
 
 # --- Sources and reviews -------------------------------------------------------------------
@@ -345,8 +394,14 @@ class SourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped):
     def get_queryset(self):
         return access.sources_of(self.request.user)
 
-    def _change(self, request, claim_id: int, change: claim_services.SourceChange):
+    def _claim_to_edit(self, request, claim_id: int):
+        """The source's claim, once it is known the user may edit it (before the body is
+        validated: who may not edit is told that, not what is wrong with the fields)."""
         claim = access.claim_get(user=request.user, claim_id=claim_id, field="claim")
+        claim_services.claim_edit_check(claim=claim, actor=request.user)
+        return claim
+
+    def _change(self, request, claim, change: claim_services.SourceChange):
         body_revision = _int(request.data.get("claim_revision")) if hasattr(request.data, "get") else None
         return write_claim(request, claim, body_revision=body_revision, write=lambda revision: (
             claim_services.claim_update(
@@ -354,28 +409,34 @@ class SourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped):
 
     @extend_schema(request=s.SourceSerializer, responses={201: s.SourceSerializer}, parameters=[IF_MATCH])
     def create(self, request):
+        claim_id = _id_in_body(request, "claim")
+        claim = self._claim_to_edit(request, claim_id) if claim_id is not None else None
         data = s.SourceSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = {k: v for k, v in data.validated_data.items() if k != "claim"}
-        claim_id = data.validated_data["claim"].pk
-        before = set(selectors.claim_sources(claim=data.validated_data["claim"]).values_list("pk", flat=True))
-        self._change(request, claim_id, claim_services.SourceChange(pk=None, fields=fields))
-        source = access.sources_of(request.user).filter(claim_id=claim_id).exclude(pk__in=before).get()
+        if claim is None:  # named in a way only validation accepts
+            claim = self._claim_to_edit(request, data.validated_data["claim"].pk)
+        before = set(selectors.claim_sources(claim=claim).values_list("pk", flat=True))
+        self._change(request, claim, claim_services.SourceChange(pk=None, fields=fields))
+        source = read_committed(
+            lambda: access.sources_of(request.user).filter(claim_id=claim.pk).exclude(pk__in=before).get())
         return Response(s.SourceSerializer(source).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.SourceSerializer, responses={200: s.SourceSerializer}, parameters=[IF_MATCH])
     def partial_update(self, request, pk=None):
         source = self.get_object()
+        claim = self._claim_to_edit(request, source.claim_id)
         data = s.SourceSerializer(source, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         fields = {k: v for k, v in data.validated_data.items() if k != "claim"}
-        self._change(request, source.claim_id, claim_services.SourceChange(pk=source.pk, fields=fields))
-        return Response(s.SourceSerializer(self.get_queryset().get(pk=source.pk)).data)
+        self._change(request, claim, claim_services.SourceChange(pk=source.pk, fields=fields))
+        return Response(s.SourceSerializer(read_committed(lambda: self.get_queryset().get(pk=source.pk))).data)
 
     @extend_schema(request=None, responses={204: None}, parameters=[IF_MATCH])
     def destroy(self, request, pk=None):
         source = self.get_object()
-        self._change(request, source.claim_id, claim_services.SourceChange(pk=source.pk, fields={}, delete=True))
+        claim = self._claim_to_edit(request, source.claim_id)
+        self._change(request, claim, claim_services.SourceChange(pk=source.pk, fields={}, delete=True))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -1,4 +1,5 @@
-"""The public pages: a desk's published verdicts, one verdict, and a card to embed.
+"""The public pages: a desk's published verdicts, one verdict, and a card to embed; and the
+key that signs the audit trail's checkpoints, with the latest one (/v/audit/key/).
 
 No login, no desk navigation, and nothing that depends on who is asking (the pages read
 neither the session nor the user), so a shared cache may keep them for a minute. They read
@@ -20,6 +21,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_safe
 
+from annotations import checkpoints
 from annotations.models import PublicationKind, Stance
 from annotations.publishing import selectors
 from annotations.publishing.services import public_url
@@ -170,3 +172,23 @@ def verdict_embed(request: HttpRequest, workspace_slug: str, claim_id: int) -> H
         "withdrawn": withdrawn,
         "page_url": reverse("publishing:verdict", args=[latest.workspace.slug, claim_id]),
     }, status=410 if withdrawn else 200)
+
+
+@require_safe
+@cache_control(public=True, max_age=CACHE_SECONDS)
+def audit_key(request: HttpRequest) -> HttpResponse:
+    """The key that signs the audit trail's checkpoints, the latest one, and how to check it."""
+    return render(request, "publishing/audit_key.html", {
+        "keys": checkpoints.public_keys(),
+        "checkpoint_url": request.build_absolute_uri(reverse("publishing:audit_checkpoint")),
+    })
+
+
+@require_safe
+@cache_control(public=True, max_age=CACHE_SECONDS)
+def audit_checkpoint(request: HttpRequest) -> HttpResponse:
+    """The latest checkpoint as written, for `curl` and for partners' tools."""
+    note = checkpoints.latest_note()
+    if note is None:
+        raise Http404("No checkpoint has been signed yet.")
+    return HttpResponse(note, content_type="text/plain; charset=utf-8")

@@ -18,6 +18,26 @@ from annotations.services.sources import source_check_enqueue
 CLAIM_FIELDS = ("claim_reviewed", "claimant", "claim_date", "rating", "rationale")
 SOURCE_FIELDS = ("url", "title", "publisher", "quote", "stance", "accessed_on", "archive_url")
 
+EDIT_DENIED = "Only the author can edit a claim, and only while it is a draft or has changes requested."
+DELETE_DENIED = "Only the author can delete a claim, and only while it is a draft."
+REATTACH_DENIED = "Only the author or a desk admin can re-attach a claim."
+
+
+# Who may act, asked before anything looks at the input (the API asks these before it
+# parses the body): someone who may not edit a claim is told that, not what is wrong with
+# the fields they sent. The services ask the same again.
+
+def claim_edit_check(*, claim: Claim, actor: User) -> None:
+    require(actor, "annotations.change_claim", claim, EDIT_DENIED)
+
+
+def claim_delete_check(*, claim: Claim, actor: User) -> None:
+    require(actor, "annotations.delete_claim", claim, DELETE_DENIED)
+
+
+def claim_reattach_check(*, claim: Claim, actor: User) -> None:
+    require(actor, "annotations.reattach_claim", claim, REATTACH_DENIED)
+
 
 def _selectors_from_request(
     *, text: str, exact: str, start: int, end: int, prefix: str | None, suffix: str | None
@@ -123,10 +143,7 @@ def claim_update(
     sources: Sequence[SourceChange] = (),
 ) -> Claim:
     """Save the editor: the claim's fields and its sources, all or nothing."""
-    require(
-        actor, "annotations.change_claim", claim,
-        "Only the author can edit a claim, and only while it is a draft or has changes requested.",
-    )
+    claim_edit_check(claim=claim, actor=actor)
     unknown = set(fields) - set(CLAIM_FIELDS)
     if unknown:
         raise ValidationError({sorted(unknown)[0]: "This field cannot be changed here."})
@@ -166,9 +183,7 @@ def claim_update(
 @as_actor
 @transaction.atomic
 def claim_delete(*, claim: Claim, actor: User, revision: int) -> None:
-    require(
-        actor, "annotations.delete_claim", claim, "Only the author can delete a claim, and only while it is a draft."
-    )
+    claim_delete_check(claim=claim, actor=actor)
     deleted, _ = Claim.objects.filter(pk=claim.pk, revision=revision).delete()
     if not deleted:
         raise ConflictError("Someone else changed this claim since you opened it; nothing was deleted.")
@@ -186,7 +201,7 @@ def claim_reattach(
     end: int,
 ) -> Claim:
     """Anchor an orphaned claim to a span of its article's current version, by hand."""
-    require(actor, "annotations.reattach_claim", claim, "Only the author or a desk admin can re-attach a claim.")
+    claim_reattach_check(claim=claim, actor=actor)
     if claim.anchor_status != AnchorStatus.ORPHANED:
         raise ValidationError({"claim": "Only an orphaned claim can be re-attached."})
     version = claim.article.versions.order_by("-number").first()

@@ -1,5 +1,6 @@
 """Source link checks: enqueue, run (idempotent by token), re-check on a schedule."""
 
+import http.client
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import timedelta
@@ -41,9 +42,13 @@ def source_check_run(*, source_id: int, token: str) -> SourceCheck | None:
     try:
         fetched = linkcheck.fetch(source.url, allow_loopback=settings.LINKCHECK_ALLOW_LOOPBACK,
                                   timeout=settings.LINKCHECK_TIMEOUT)
+    except linkcheck.Unresolvable as exc:  # broken, not unsafe
+        result.status, result.error = LinkStatus.UNRESOLVABLE, str(exc)[:500]
+    except linkcheck.InvalidHost as exc:
+        result.status, result.error = LinkStatus.INVALID_HOST, str(exc)[:500]
     except linkcheck.Refused as exc:
         result.status, result.error = LinkStatus.REFUSED, str(exc)[:500]
-    except (OSError, TimeoutError, ValueError) as exc:
+    except (OSError, TimeoutError, ValueError, http.client.HTTPException) as exc:  # a garbled answer too
         result.status, result.error = LinkStatus.BROKEN, f"The page could not be fetched: {exc}"[:500]
     else:
         result.status_code = fetched.status_code

@@ -28,6 +28,16 @@ DENIED = {
 }
 
 
+def claim_transition_check(*, claim: Claim, actor: User, name: str) -> None:
+    """PermissionDenied unless `actor` may run the transition `name` on the claim; asked
+    first, before the claim's state or the input is looked at (the API asks it before it
+    parses the body)."""
+    t = TRANSITIONS.get(name)
+    if t is None:
+        raise ValidationError({"transition": f"There is no workflow action called {name!r}."})
+    require(actor, t.permission, claim, DENIED[name])
+
+
 def _hold_until():
     return timezone.now() + timedelta(minutes=settings.REVIEW_HOLD_MINUTES)
 
@@ -37,7 +47,7 @@ def _transition(
     comment: str = "", extra: dict | None = None,
 ) -> Claim:
     t = TRANSITIONS[name]
-    require(actor, t.permission, claim, DENIED[name])
+    claim_transition_check(claim=claim, actor=actor, name=name)
     if claim.state not in t.sources:
         done = EVENT_NAMES[name].replace("_", " ")
         raise ValidationError(
@@ -88,6 +98,8 @@ def _notify_after_commit(name: str, claim: Claim) -> None:
 @as_actor
 @transaction.atomic
 def claim_submit(*, claim: Claim, actor: User, revision: int) -> Claim:
+    # Who may submit first: a teammate is told they may not, not what the draft lacks.
+    claim_transition_check(claim=claim, actor=actor, name="submit")
     if claim.rating_id is None or not claim.claim_reviewed.strip():
         raise ValidationError(
             {"rating": "Give the claim a restatement and a rating before submitting it."}
@@ -161,7 +173,7 @@ def claim_take_next(*, workspace: Workspace, actor: User) -> Claim | None:
 @transaction.atomic
 def claim_take(*, claim: Claim, actor: User) -> Claim:
     """Hold this claim for review ("Review this")."""
-    require(actor, "annotations.review_claim", claim, DENIED["take"])
+    claim_transition_check(claim=claim, actor=actor, name="take")
     locked = _lockable(_available(claim.workspace, actor)).filter(pk=claim.pk).first()
     if locked is None:
         raise ConflictError("Someone else is reviewing this claim, or it is no longer waiting.")
@@ -190,6 +202,34 @@ def claim_reopen(*, claim: Claim, actor: User, reason: str, revision: int) -> Cl
     """An admin reopens an approved claim for a correction; the old verdict stays in
     the claim's history and its review, and exports carry the new dateModified."""
     return _transition(claim=claim, actor=actor, name="reopen", revision=revision, comment=reason)
+
+
+HOLD_RELEASE_DENIED = "Only an admin of this desk can release another reviewer's hold."
+
+
+@as_actor
+@transaction.atomic
+def claim_hold_release(*, claim: Claim, actor: User) -> Claim:
+    """An admin gives a claim someone is reviewing back to the queue. The trail records it
+    as claim.released by the admin, naming whose hold it was."""
+    require(actor, "annotations.release_hold", claim, HOLD_RELEASE_DENIED)
+    if claim.state != ClaimState.IN_REVIEW or claim.held_by_id is None:
+        raise ValidationError(
+            {"state": f"Nobody holds this claim: it is {claim.get_state_display().lower()}."}
+        )
+    holder = claim.held_by
+    name = (holder.get_full_name() or holder.username) if holder is not None else "a reviewer"
+    with audit.context(actor_id=actor.pk, transition=EVENT_NAMES["release"],
+                       reason=f"An admin released the hold of {name}."):
+        matched = Claim.objects.filter(pk=claim.pk, state=ClaimState.IN_REVIEW, held_by_id=claim.held_by_id).update(
+            state=ClaimState.SUBMITTED, held_by=None, held_until=None,
+            revision=F("revision") + 1, updated_at=timezone.now(),
+        )
+    if matched != 1:
+        raise ConflictError("The claim changed since you opened the queue (its reviewer acted on it). "
+                            "Nothing was done; the queue shows where it is now.")
+    claim.refresh_from_db()
+    return claim
 
 
 # The one entry point the pages and the API call: a transition by its name in the table.

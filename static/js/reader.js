@@ -1,23 +1,39 @@
-// The article reader: selection -> W3C selectors, highlights <-> claim panel, shortcuts.
+// The article reader: selection -> W3C selectors, highlights <-> claim panel, the claim
+// editor beside the text, keyboard-only marking, shortcuts.
 //
 // The server renders the text as <span class="seg" data-s="N"> pieces, N being the
 // piece's offset in Unicode code points. The browser counts UTF-16 code units, so a
 // DOM position is turned into code points here: the piece's N plus the code points of
 // the text before the position within the piece. An emoji before a selection thus
 // shifts nothing.
+//
+// Keyboard: the text is a read-only editable region (contenteditable, every change
+// refused), so the browser draws a caret that the arrow keys move, Shift+arrows select
+// as in any text field, and screen readers follow the caret. `m` marks the selection.
 (function () {
   "use strict";
 
-  const reader = document.querySelector(".reader");
+  const reader = document.querySelector(".reader[data-create-url]");
   if (!reader) return;
   const article = reader.querySelector(".article-text");
+  const index = document.getElementById("claims-index");
+  const panel = document.getElementById("claim-editor");
   const popover = document.getElementById("mark-popover");
   const toast = document.getElementById("reader-error");
   const help = document.getElementById("help");
-  const items = Array.from(reader.querySelectorAll(".claim-item"));
-  const codePoints = Array.from(article.textContent);
+  const colours = window.deskPage ? window.deskPage.applyColours : () => {};
+  const editor = window.deskEditor;
+  let items = [];
+  let codePoints = [];
+  let pristine = null; // a copy of the text's nodes, to undo any change that slips through
   let pending = null; // selectors of the current selection, or null
   let current = -1; // index in items of the claim in focus
+
+  function indexText() {
+    items = Array.from(reader.querySelectorAll(".claim-item"));
+    codePoints = Array.from(article.textContent);
+    pristine = article.cloneNode(true);
+  }
 
   function countCodePoints(s) {
     let n = 0;
@@ -33,7 +49,7 @@
   function toCodePoint(node, offset) {
     if (node.nodeType === Node.TEXT_NODE) {
       const seg = node.parentElement.closest(".seg");
-      return segOffset(seg) + countCodePoints(node.data.slice(0, offset));
+      return seg ? segOffset(seg) + countCodePoints(node.data.slice(0, offset)) : null;
     }
     if (node === article) {
       const child = article.children[offset];
@@ -91,6 +107,20 @@
     return data;
   }
 
+  // An HTML fragment of the desk's own pages (server-rendered, escaped there).
+  async function getFragment(url) {
+    const response = await fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } });
+    if (response.redirected) throw new Error("You were logged out. Log in again (in another tab) and retry.");
+    if (!response.ok) throw new Error(`The desk answered ${response.status}; try again.`);
+    const template = document.createElement("template");
+    template.innerHTML = await response.text();
+    return template.content;
+  }
+
+  function editUrl(id) {
+    return reader.dataset.editUrlTemplate.replace(/\/0\/$/, `/${id}/`);
+  }
+
   function hidePopover() {
     popover.hidden = true;
   }
@@ -103,40 +133,30 @@
     popover.hidden = false;
   }
 
-  async function markClaim() {
-    const selectors = pending || selectorsFromSelection();
-    if (!selectors) return showError("Select the words of the claim in the article first.");
-    const { rect, ...body } = selectors;
-    try {
-      const claim = await postJSON(reader.dataset.createUrl, body);
-      window.location.assign(claim.edit_url);
-    } catch (error) {
-      showError(error.message);
-    }
-  }
+  // --- The text and the list, again from the server after a claim is marked or saved ----------
 
-  async function reattach(button) {
-    const selectors = pending || selectorsFromSelection();
-    if (!selectors) return showError("Select the new text for this claim in the article first.");
-    const item = button.closest(".orphan");
-    const url = reader.dataset.reattachUrlTemplate.replace(/\/0\/(reattach\/)?$/, `/${button.dataset.claim}/$1`);
-    try {
-      await postJSON(url, {
-        revision: parseInt(item.dataset.revision, 10),
-        exact: selectors.exact, start: selectors.start, end: selectors.end,
-      });
-      window.location.reload();
-    } catch (error) {
-      showError(error.message);
-    }
+  async function refreshReader() {
+    const fragment = await getFragment(reader.dataset.readerUrl);
+    const text = fragment.querySelector("[data-part=text]");
+    const list = fragment.querySelector("[data-part=index]");
+    if (!text || !list) throw new Error("The article could not be read again; reload the page.");
+    const shown = items[current] ? items[current].dataset.claim : null;
+    article.replaceChildren(...text.childNodes);
+    index.replaceChildren(...list.childNodes);
+    reader.dataset.version = text.dataset.version;
+    colours(reader);
+    indexText();
+    current = -1;
+    if (shown) openClaim(shown, { scroll: "none" });
   }
 
   function openClaim(id, { scroll = "panel" } = {}) {
-    items.forEach((item, index) => {
+    current = -1;
+    items.forEach((item, i) => {
       const active = item.dataset.claim === String(id);
       item.classList.toggle("active", active);
       item.querySelector(".claim-details").hidden = !active;
-      if (active) current = index;
+      if (active) current = i;
     });
     article.querySelectorAll(".seg.active").forEach((seg) => seg.classList.remove("active"));
     const segs = Array.from(article.querySelectorAll(".seg.hl")).filter((seg) =>
@@ -147,8 +167,166 @@
     if (scroll === "text" && segs[0]) segs[0].scrollIntoView({ block: "center" });
   }
 
+  // --- The claim editor in the side panel ------------------------------------------------------
+
+  function panelForm() {
+    return panel.querySelector("form.claim-form");
+  }
+
+  function showEditor(fragment) {
+    panel.replaceChildren(fragment);
+    panel.hidden = false;
+    colours(panel);
+    const form = panelForm();
+    if (form && editor) editor.attach(form);
+  }
+
+  async function openEditor(id, { focus = true, confirmed = false } = {}) {
+    if (!confirmed && editor && !editor.confirmDiscard(panelForm())) return false;
+    let fragment;
+    try {
+      fragment = await getFragment(`${editUrl(id)}?panel=1`);
+    } catch (error) {
+      showError(error.message);
+      return false;
+    }
+    showEditor(fragment);
+    history.replaceState(null, "", `#claim-${id}`);
+    openClaim(id, { scroll: "none" });
+    panel.scrollIntoView({ block: "nearest" });
+    if (focus) {
+      const form = panelForm();
+      const target = (form && form.querySelector("input:not([type=hidden]), select, textarea")) ||
+        panel.querySelector("#panel-editor-title");
+      if (target && !panel.contains(document.activeElement)) target.focus();
+    }
+    return true;
+  }
+
+  function closeEditor() {
+    if (panel.hidden || (editor && !editor.confirmDiscard(panelForm()))) return;
+    const id = panel.querySelector("[data-claim]")?.dataset.claim;
+    panel.hidden = true;
+    panel.replaceChildren();
+    const item = id && document.getElementById(`claim-${id}`);
+    (item || article).focus();
+  }
+
+  function setBusy(form, busy) {
+    form.setAttribute("aria-busy", busy ? "true" : "false");
+    form.querySelectorAll("button").forEach((button) => { button.disabled = busy; });
+  }
+
+  // Saving in the panel: the same POST as the full page, answered with the panel again
+  // (the saved claim, or the typed text with the reasons beside the fields).
+  panel.addEventListener("submit", async (event) => {
+    const form = event.target;
+    if (!form.matches("form.claim-form[data-panel]") || event.defaultPrevented) return;
+    event.preventDefault();
+    const body = new FormData(form);
+    if (event.submitter && event.submitter.name) body.append(event.submitter.name, event.submitter.value);
+    const id = form.dataset.claim;
+    const failed = (message) => {
+      delete form.dataset.submitting;
+      setBusy(form, false);
+      showError(message);
+    };
+    setBusy(form, true);
+    let response;
+    try {
+      response = await fetch(form.getAttribute("action"), {
+        method: "POST", body: body, credentials: "same-origin", headers: { "X-CSRFToken": csrfToken() },
+      });
+    } catch (error) {
+      return failed("The desk could not be reached; nothing was saved. Your typing is still here.");
+    }
+    if (response.redirected) return failed("You were logged out; nothing was saved. Log in again in another tab, then save.");
+    if (response.status === 404) {
+      return failed("This claim can no longer be edited by you (it may have been submitted meanwhile); " +
+        "nothing was saved. Your typing is still here: copy what you need.");
+    }
+    if (!response.ok && response.status !== 400 && response.status !== 409) {
+      return failed(`The desk answered ${response.status}; nothing was saved. Your typing is still here.`);
+    }
+    const template = document.createElement("template");
+    template.innerHTML = await response.text();
+    showEditor(template.content);
+    if (!response.headers.get("X-Claim-Saved")) return; // refused: the form shows why
+    try {
+      await refreshReader();
+    } catch (error) {
+      showError(error.message);
+    }
+    openClaim(id, { scroll: "none" });
+    const notice = panel.querySelector(".notice");
+    if (notice) notice.focus();
+  });
+
+  panel.addEventListener("click", (event) => {
+    if (event.target.closest("[data-action=close-editor]")) closeEditor();
+  });
+
+  // --- Marking and re-attaching ------------------------------------------------------------------
+
+  async function markClaim() {
+    const selectors = selectorsFromSelection() || pending;
+    if (!selectors) return showError("Select the words of the claim in the article first.");
+    if (editor && !editor.confirmDiscard(panelForm())) return;
+    const { rect, ...body } = selectors;
+    let claim;
+    try {
+      claim = await postJSON(reader.dataset.createUrl, body);
+    } catch (error) {
+      return showError(error.message);
+    }
+    window.getSelection().removeAllRanges();
+    pending = null;
+    hidePopover();
+    try {
+      await refreshReader();
+    } catch (error) {
+      showError(error.message);
+    }
+    await openEditor(claim.id, { confirmed: true }); // asked above, before marking
+  }
+
+  async function reattach(button) {
+    const selectors = selectorsFromSelection() || pending;
+    if (!selectors) return showError("Select the new text for this claim in the article first.");
+    const item = button.closest(".orphan");
+    const url = reader.dataset.reattachUrlTemplate.replace(/\/0\/(reattach\/)?$/, `/${button.dataset.claim}/$1`);
+    try {
+      await postJSON(url, {
+        revision: parseInt(item.dataset.revision, 10),
+        exact: selectors.exact, start: selectors.start, end: selectors.end,
+      });
+      window.getSelection().removeAllRanges();
+      hidePopover();
+      await refreshReader();
+      openClaim(button.dataset.claim, { scroll: "text" });
+    } catch (error) {
+      showError(error.message);
+    }
+  }
+
+  // --- The text: selectable with mouse and keyboard, never changed --------------------------------
+
+  article.contentEditable = "true";
+  article.inputMode = "none"; // no on-screen keyboard: the text is read and selected, not typed
+  const refuse = (event) => event.preventDefault();
+  ["beforeinput", "paste", "cut", "drop", "dragstart"].forEach((type) => article.addEventListener(type, refuse));
+  // Input that cannot be refused (an input method's composition): put the text back.
+  const putBack = () => {
+    if (article.textContent === codePoints.join("")) return;
+    article.replaceChildren(...pristine.cloneNode(true).childNodes);
+    colours(article);
+    if (items[current]) openClaim(items[current].dataset.claim, { scroll: "none" });
+  };
+  article.addEventListener("input", putBack);
+  article.addEventListener("compositionend", () => setTimeout(putBack, 0));
+
   article.addEventListener("mouseup", () => setTimeout(updatePending, 0));
-  article.addEventListener("keyup", (event) => { if (event.shiftKey) updatePending(); });
+  article.addEventListener("keyup", (event) => { if (event.shiftKey || event.key === "Shift") updatePending(); });
   document.addEventListener("selectionchange", () => {
     if (!selectorsFromSelection()) { pending = null; hidePopover(); }
   });
@@ -163,10 +341,19 @@
     openClaim(next);
   });
 
-  reader.querySelectorAll(".claim-open").forEach((button) =>
-    button.addEventListener("click", () => openClaim(button.dataset.claim, { scroll: "text" })));
-  reader.querySelectorAll("[data-action=reattach]").forEach((button) =>
-    button.addEventListener("click", () => reattach(button)));
+  // The list is swapped after every save: its buttons are handled here, by delegation.
+  index.addEventListener("click", (event) => {
+    const open = event.target.closest(".claim-open");
+    if (open) return openClaim(open.dataset.claim, { scroll: "text" });
+    const again = event.target.closest("[data-action=reattach]");
+    if (again) return reattach(again);
+    // "Open claim" opens the editor beside the text; a new tab or window still gets the page.
+    const link = event.target.closest(".claim-details a.button");
+    if (link && event.button === 0 && !event.ctrlKey && !event.metaKey && !event.shiftKey && !event.altKey) {
+      event.preventDefault();
+      openEditor(link.closest(".claim-item").dataset.claim);
+    }
+  });
   popover.addEventListener("mousedown", (event) => event.preventDefault()); // keep the selection
   popover.querySelector("[data-action=mark]").addEventListener("click", markClaim);
   document.querySelectorAll("[data-action=help]").forEach((b) =>
@@ -174,26 +361,36 @@
   help.addEventListener("click", () => { help.hidden = true; });
 
   document.addEventListener("keydown", (event) => {
-    if (event.target.closest("input, textarea, select") || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) return;
+    const inField = event.target.closest && event.target.closest("input, textarea, select");
+    const inEditor = panel.contains(event.target);
+    if (event.key === "Escape" && !inField) {
+      if (!help.hidden) help.hidden = true;
+      else if (!popover.hidden) hidePopover();
+      else closeEditor();
+      return;
+    }
+    if (inField || inEditor) return;
     if (event.key === "?") { help.hidden = !help.hidden; event.preventDefault(); return; }
-    if (event.key === "Escape") { help.hidden = true; hidePopover(); return; }
-    if (event.key === "m") { event.preventDefault(); markClaim(); return; }
+    if (event.key === "m" || event.key === "M") { event.preventDefault(); markClaim(); return; }
     if (!items.length) return;
     if (event.key === "j" || event.key === "k") {
       event.preventDefault();
       const step = event.key === "j" ? 1 : -1;
-      const index = current < 0 ? (step > 0 ? 0 : items.length - 1) : (current + step + items.length) % items.length;
-      openClaim(items[index].dataset.claim, { scroll: "text" });
-      items[index].focus({ preventScroll: true });
+      const i = current < 0 ? (step > 0 ? 0 : items.length - 1) : (current + step + items.length) % items.length;
+      openClaim(items[i].dataset.claim, { scroll: "text" });
+      items[i].focus({ preventScroll: true });
       return;
     }
     if ((event.key === "Enter" || event.key === "o") && current >= 0) {
       event.preventDefault();
-      window.location.assign(reader.dataset.editUrlTemplate.replace(/\/0\/$/, `/${items[current].dataset.claim}/`));
+      openEditor(items[current].dataset.claim);
     }
   });
 
-  // Arriving at #claim-N (e.g. after saving) opens that claim.
+  colours(reader);
+  indexText();
+  // Arriving at #claim-N (e.g. after saving on the full page) shows that claim.
   const fromHash = window.location.hash.match(/^#claim-(\d+)$/);
   if (fromHash) openClaim(fromHash[1], { scroll: "text" });
 })();
