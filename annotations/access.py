@@ -100,6 +100,24 @@ def export_jobs_of(user: User) -> QuerySet[ExportJob]:
     return ExportJob.objects.filter(requested_by_id=user.pk, workspace_id__in=workspace_ids_of(user))
 
 
+def assignments_of(user: User):
+    """Assignments of the user's desks (services/assignments.py); other desks' are missing."""
+    from annotations.models import Assignment
+
+    return Assignment.objects.filter(workspace_id__in=workspace_ids_of(user))
+
+
+def assignment_get(*, user: User, workspace: Workspace, assignment_id: int | None):
+    """An assignment of this desk (the user is a member: workspace_get said so); else missing."""
+    from annotations.models import Assignment
+
+    assignment = (Assignment.objects.select_related("workspace").filter(pk=assignment_id, workspace=workspace).first()
+                  if assignment_id else None)
+    if assignment is None:
+        raise Http404("No such assignment on this desk.")
+    return assignment
+
+
 def api_tokens_of(user: User) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user_id=_user_id(user))
 
@@ -177,6 +195,16 @@ def claim_get(
         raise _missing(field, "No such claim in your desks.")
     _remember(user, claim)
     return claim
+
+
+def bulk_job_get(*, user: User, workspace: Workspace, job_id: int):
+    """A bulk job of the desk the user started (services/bulk.py); anyone else's is missing."""
+    from annotations.models import BulkJob
+
+    job = BulkJob.objects.filter(pk=job_id, workspace=workspace, requested_by_id=_user_id(user)).first()
+    if job is None:
+        raise Http404("No such bulk job of yours on this desk.")
+    return job
 
 
 def claim_match_get(*, user: User, workspace_slug: str, match_id: int) -> ClaimMatch:

@@ -115,12 +115,25 @@ class ArticleAddForm(forms.Form):
         widget=forms.TextInput(attrs={"maxlength": validation.MAX_ARTICLE_TITLE}),
     )
     # Text, not forms.URLField, for the same reason as SourceForm.url.
-    url = forms.CharField(required=False, widget=forms.URLInput(attrs={"maxlength": validation.MAX_URL}))
+    url = forms.CharField(
+        required=False, widget=forms.URLInput(attrs={"maxlength": validation.MAX_URL}),
+        help_text="With no text or file, the desk fetches this page and reads its text, title, author and date.",
+    )
+    watch = forms.BooleanField(
+        required=False, initial=True, label="Watch the page for edits",
+        help_text="A fetched page is fetched again on a schedule; a changed text becomes a new version.",
+    )
     publisher = forms.CharField(
         required=False, widget=forms.TextInput(attrs={"maxlength": validation.MAX_ARTICLE_PUBLISHER})
     )
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 12}), required=False, strip=False)
     file = forms.FileField(required=False, help_text="A .txt or .html file, instead of pasting.")
+
+    @property
+    def fetches_url(self) -> bool:
+        """No text and no file, but a web address: the page is fetched (article_import_url)."""
+        cleaned = self.cleaned_data
+        return bool(cleaned.get("url", "").strip()) and not cleaned.get("file") and not cleaned.get("text", "").strip()
 
     def clean(self):
         super().clean()
@@ -131,7 +144,7 @@ class ArticleAddForm(forms.Form):
         if upload and not upload.name.lower().endswith(SUPPORTED_SUFFIXES):
             self.add_error("file", "Upload a .txt or .html file.")
         fields = _parsed(self, ["title", "url", "publisher"])
-        if not upload and "text" in cleaned:
+        if not upload and "text" in cleaned and not self.fetches_url:
             # Measured as it will be stored; an uploaded file's text is checked once read.
             fields["text"] = canonical_text(text)
         _rules_apply(self, lambda: validation.article_fields_validate(fields=fields))

@@ -37,11 +37,13 @@ LABELS = {
     "claim_revision": "Claim revision", "link_status": "Link check", "link_status_code": "Link status code",
     "link_final_url": "Link goes to", "link_title": "Page title", "link_error": "Link error",
     "link_checked_at": "Link checked", "public_pages": "Public pages", "time_zone": "Time zone",
+    "assignee_id": "Assignee", "assigned_by_id": "Assigned by", "due_at": "Due", "done_at": "Done",
 }
 NOUNS = {
     "claim": "the claim", "source": "a source", "review": "a review", "membership": "a member",
     "ratinglabel": "a rating label", "ratingscale": "the rating scale", "article": "an article",
     "articleversion": "a new version of an article", "workspace": "the desk's settings",
+    "assignment": "an assignment",
 }
 # What a claim's state change says, by the transition the trail recorded (claim.<name>).
 CLAIM_VERBS = {
@@ -271,6 +273,8 @@ def _subject(event: AuditEvent, names: _Names) -> str:
         return str(row.get("title") or "")
     if kind == "articleversion":
         return f"version {row.get('number')}" if row.get("number") else ""
+    if kind == "assignment":
+        return f"to {names.person(row['assignee_id'])}" if isinstance(row.get("assignee_id"), int) else ""
     return ""
 
 

@@ -166,8 +166,22 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
         self.sock = socket.create_connection((self._address, self.port), self.timeout)
 
 
-def fetch(url: str, *, allow_loopback: bool = False, timeout: float = TIMEOUT,
-          max_bytes: int = MAX_BYTES, max_redirects: int = MAX_REDIRECTS) -> Fetched:
+@dataclass(frozen=True)
+class Response:
+    """A page as a checked GET left it: the status, the headers (names in lower case), and
+    the body, read up to max_bytes."""
+
+    status_code: int
+    final_url: str
+    headers: dict[str, str]
+    body: bytes
+    truncated: bool
+
+
+def get(url: str, *, headers: dict[str, str] | None = None, allow_loopback: bool = False,
+        timeout: float = TIMEOUT, max_bytes: int = MAX_BYTES, max_redirects: int = MAX_REDIRECTS) -> Response:
+    """GET `url` with every hop checked (see the module's docstring); extra request headers
+    (If-None-Match, If-Modified-Since) may be given. Refused, TimeoutError or OSError."""
     deadline = time.monotonic() + timeout
     for _ in range(max_redirects + 1):
         parts = urlsplit(url)
@@ -182,27 +196,36 @@ def fetch(url: str, *, allow_loopback: bool = False, timeout: float = TIMEOUT,
         try:
             conn.request("GET", path, headers={
                 "User-Agent": USER_AGENT, "Accept": "text/html,application/xhtml+xml,*/*;q=0.8",
-                "Accept-Encoding": "identity",
+                "Accept-Encoding": "identity", **(headers or {}),
             })
             response = conn.getresponse()
             if response.status in (301, 302, 303, 307, 308) and response.getheader("Location"):
                 url = urljoin(url, response.getheader("Location"))
                 continue
             body = response.read(max_bytes + 1)
+            answered = {name.lower(): value for name, value in response.getheaders()}
         finally:
             conn.close()
         if time.monotonic() > deadline:
             raise TimeoutError(f"The page took longer than {timeout:.0f} s.")
-        match = TITLE.search(body[:200_000])
-        title = unescape(match.group(1).decode("utf-8", "replace")).strip()[:500] if match else ""
-        return Fetched(
-            status_code=response.status,
-            final_url=url,
-            title=" ".join(title.split()),
-            content_hash=hashlib.sha256(body[:max_bytes]).hexdigest(),
-            truncated=len(body) > max_bytes,
-        )
+        return Response(status_code=response.status, final_url=url, headers=answered,
+                        body=body[:max_bytes], truncated=len(body) > max_bytes)
     raise Refused(f"Gave up after {max_redirects} redirects.")
+
+
+def fetch(url: str, *, allow_loopback: bool = False, timeout: float = TIMEOUT,
+          max_bytes: int = MAX_BYTES, max_redirects: int = MAX_REDIRECTS) -> Fetched:
+    response = get(url, allow_loopback=allow_loopback, timeout=timeout, max_bytes=max_bytes,
+                   max_redirects=max_redirects)
+    match = TITLE.search(response.body[:200_000])
+    title = unescape(match.group(1).decode("utf-8", "replace")).strip()[:500] if match else ""
+    return Fetched(
+        status_code=response.status_code,
+        final_url=response.final_url,
+        title=" ".join(title.split()),
+        content_hash=hashlib.sha256(response.body).hexdigest(),
+        truncated=response.truncated,
+    )
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,12 @@ class Workspace(models.Model):
     # The desk's clock: its pages show times in this zone, unless a person chose their own
     # (Profile.time_zone). An IANA name; annotations/services/profiles.py checks it.
     time_zone = models.CharField(max_length=64, default=default_time_zone)
+    # Claim matching: suggestions at or above this score (0..1) are shown; recalibrated from
+    # the desk's confirm/dismiss decisions (annotations/services/matching.py). None: default.
+    match_threshold = models.FloatField(null=True, blank=True)
+    # Assignments (services/assignments.py): an assigned claim is taken by its assignee
+    # only, until it is this many hours past its due date; then by anyone.
+    assignment_grace_hours = models.PositiveIntegerField(default=24)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -174,6 +180,16 @@ class Article(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Watching the page at `url` for the publisher's edits (services.articles.article_watch_check):
+    # a conditional GET with what the page last answered; unchanged pages are checked less often.
+    watch = models.BooleanField(default=False)
+    etag = models.CharField(max_length=300, blank=True)
+    last_modified = models.CharField(max_length=100, blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    next_check_at = models.DateTimeField(null=True, blank=True)
+    check_interval = models.PositiveIntegerField(default=0, help_text="Seconds until the next check.")
+    check_failures = models.PositiveIntegerField(default=0, help_text="Failed checks in a row.")
+    check_error = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -195,6 +211,8 @@ class Article(models.Model):
             GinIndex(SearchVector("title", config="english"), name="article_title_search_idx"),
             # Articles page: the publisher filter.
             models.Index(fields=["workspace", "publisher"], name="article_ws_publisher_idx"),
+            # The watch: watched articles due for a check (services.articles.articles_watch_due).
+            models.Index(fields=["next_check_at"], condition=Q(watch=True), name="article_watch_due_idx"),
         ]
 
     def __str__(self) -> str:
@@ -247,8 +265,12 @@ class AnchorStatus(models.TextChoices):
     CREATED = "created", "Created on this version"
     EXACT = "exact", "Re-anchored exactly"
     FUZZY = "fuzzy", "Re-anchored fuzzily"
+    # Moved like a fuzzy one, but the words that changed carry meaning (anchoring.py):
+    # waits, with the orphans, for a person to confirm the new position or re-attach it.
+    CHANGED = "changed", "Moved, but its words changed meaning"
     ORPHANED = "orphaned", "Orphaned"
     REATTACHED = "reattached", "Re-attached by hand"
+    CONFIRMED = "confirmed", "Confirmed by hand after a change"
 
 
 # Spans tables, so it is a trigger rather than a check constraint. ERRCODE 23514
@@ -338,6 +360,11 @@ class Claim(models.Model):
         max_length=12, choices=AnchorStatus.choices, default=AnchorStatus.CREATED
     )
     anchor_score = models.FloatField(null=True, blank=True)
+    # A `changed` move: the quote as it was before it, for the word diff a person checks.
+    anchor_previous_exact = models.TextField(blank=True)
+    # An approved claim whose article changed under it (a `changed` move, or orphaned):
+    # waits in the reviewer queue until a reviewer confirms the verdict or reopens it.
+    article_changed_at = models.DateTimeField(null=True, blank=True)
 
     claim_reviewed = models.CharField(
         "restatement",
@@ -351,6 +378,11 @@ class Claim(models.Model):
         RatingLabel, null=True, blank=True, on_delete=models.PROTECT, related_name="claims"
     )
     rationale = models.TextField(blank=True)
+    # "Reuse this verdict": the earlier claim whose rating, rationale and sources started this
+    # one's draft (and claim.reused_by the other way).
+    reused_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reused_by"
+    )
     state = models.CharField(max_length=20, choices=ClaimState.choices, default=ClaimState.DRAFT)
     # Optimistic concurrency: every write increments it and must name the one it read.
     revision = models.PositiveIntegerField(default=1)
@@ -388,12 +420,15 @@ class Claim(models.Model):
             models.CheckConstraint(
                 condition=(
                     Q(
-                        anchor_status=AnchorStatus.FUZZY,
+                        anchor_status__in=[AnchorStatus.FUZZY, AnchorStatus.CHANGED],
                         anchor_score__isnull=False,
                         anchor_score__gte=0,
                         anchor_score__lte=1,
                     )
-                    | (~Q(anchor_status=AnchorStatus.FUZZY) & Q(anchor_score__isnull=True))
+                    | (
+                        ~Q(anchor_status__in=[AnchorStatus.FUZZY, AnchorStatus.CHANGED])
+                        & Q(anchor_score__isnull=True)
+                    )
                 ),
                 name="claim_fuzzy_anchor_has_score",
             ),
@@ -454,6 +489,12 @@ class Claim(models.Model):
             ),
             # "My claims": an author's claims by state.
             models.Index(fields=["created_by", "state"], name="claim_author_state_idx"),
+            # Reviewer queue: approved claims whose article changed since the verdict.
+            models.Index(
+                fields=["workspace", "article_changed_at"],
+                condition=Q(article_changed_at__isnull=False),
+                name="claim_article_changed_idx",
+            ),
         ]
         triggers = [
             pgtrigger.Trigger(
@@ -1077,3 +1118,106 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.webhook_id} attempt {self.attempt}"
+
+
+class BulkJob(models.Model):
+    """A bulk action on more claims than a request should carry (services/bulk.py), run by
+    a Celery worker in batches; each batch commits, so `done` and `failures` show progress
+    and a retry goes on from the first batch not done."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="bulk_jobs")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    action = models.CharField(max_length=30)
+    params = models.JSONField(default=dict, blank=True)
+    # [[claim id, revision or null], ...] as selected.
+    items = models.JSONField(default=list)
+    status = models.CharField(max_length=10, choices=ExportStatus.choices, default=ExportStatus.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    applied = models.PositiveIntegerField(default=0)
+    # [{"id": claim id, "error": why}, ...]
+    failures = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["workspace", "requested_by", "-created_at"], name="bulk_ws_user_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=ExportStatus.values), name="bulk_status_is_known"),
+        ]
+
+    def __str__(self) -> str:
+        return f"bulk {self.action} #{self.pk} ({self.get_status_display()})"
+
+
+class AssignmentKind(models.TextChoices):
+    ARTICLE = "article", "Article"
+    CLAIM = "claim", "Claim"
+
+
+class Assignment(models.Model):
+    """Who checks what by when (services/assignments.py): an article given to an annotator,
+    or a submitted claim given to a reviewer. Open while done_at is empty; a claim has at
+    most one open assignment, an article one per annotator. Audited (migration 0026), and a
+    claim's assignments are on its timeline (the audit trigger reads claim_id)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="assignments")
+    kind = models.CharField(max_length=10, choices=AssignmentKind.choices)
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="assignments")
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, null=True, blank=True, related_name="assignments")
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments")
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    due_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=AssignmentKind.values), name="assignment_kind_is_known"),
+            models.CheckConstraint(
+                condition=(Q(kind=AssignmentKind.CLAIM, claim__isnull=False)
+                           | Q(kind=AssignmentKind.ARTICLE, claim__isnull=True)),
+                name="assignment_kind_matches_target",
+            ),
+            models.UniqueConstraint(
+                fields=["claim"], condition=Q(done_at__isnull=True, kind=AssignmentKind.CLAIM),
+                name="assignment_one_open_per_claim",
+            ),
+            models.UniqueConstraint(
+                fields=["article", "assignee"], condition=Q(done_at__isnull=True, kind=AssignmentKind.ARTICLE),
+                name="assignment_one_open_per_article_assignee",
+            ),
+        ]
+        indexes = [
+            # "Assigned to you" (My claims, the queue, take-next): open work of one person.
+            models.Index(fields=["assignee", "due_at"], condition=Q(done_at__isnull=True),
+                         name="assignment_open_assignee_idx"),
+            # The desk's list and its overdue filter, the dashboard and the digest.
+            models.Index(fields=["workspace", "due_at"], condition=Q(done_at__isnull=True),
+                         name="assignment_open_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} assignment #{self.pk}"
+
+
+class AssignmentDigest(models.Model):
+    """One row per person and day a digest of overdue work was sent (tasks.assignment_digest):
+    a retry, or a second run the same day, finds the row and sends nothing."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "day"], name="assignment_digest_once_a_day")]
+
+    def __str__(self) -> str:
+        return f"digest for user {self.user_id} on {self.day}"

@@ -110,6 +110,11 @@ rules.add_perm("annotations.decide_claim", can_review_in_claim_workspace & four_
 rules.add_perm("annotations.release_claim", is_member_of_claim_workspace & holds_claim)
 # An admin gives any reviewer's hold back to the queue (someone left for the day).
 rules.add_perm("annotations.release_hold", is_admin_of_claim_workspace)
+rules.add_perm("annotations.bulk_release_holds", is_workspace_admin)  # services/bulk.py
+# Assignments (services/assignments.py): admins give work out; see assignee_problem for who may get it.
+rules.add_perm("annotations.assign", is_workspace_admin)
+rules.add_perm("annotations.view_assignments", is_workspace_member)
+rules.add_perm("annotations.bulk_assign", is_workspace_admin)  # services/bulk.py
 rules.add_perm("annotations.reopen_claim", is_admin_of_claim_workspace)
 rules.add_perm("annotations.add_article", is_workspace_member)
 rules.add_perm("annotations.add_claim", is_workspace_member)
@@ -126,6 +131,14 @@ rules.add_perm(
     "annotations.reattach_claim",
     is_member_of_claim_workspace & (is_claim_author | is_admin_of_claim_workspace),
 )
+# A claim whose words changed meaning in a new version: confirming its new position is
+# the same kind of fix as re-attaching it (services.claims.claim_position_confirm).
+rules.add_perm(
+    "annotations.confirm_position",
+    is_member_of_claim_workspace & (is_claim_author | is_admin_of_claim_workspace),
+)
+# The article changed under an approved claim: a reviewer (four eyes) says the verdict stands.
+rules.add_perm("annotations.confirm_verdict", can_review_in_claim_workspace & four_eyes)
 
 
 def can(user, perm: str, obj) -> bool:
@@ -136,3 +149,28 @@ def can(user, perm: str, obj) -> bool:
 def require(user, perm: str, obj, message: str) -> None:
     if not can(user, perm, obj):
         raise PermissionDenied(message)
+
+
+ASSIGN_DENIED = "Only admins of this desk assign work."
+ASSIGNABLE_CLAIM_STATES = {ClaimState.SUBMITTED, ClaimState.IN_REVIEW}
+
+
+def assignee_problem(*, kind: str, role: str | None, assignee_id: int, claim: Claim | None = None) -> str | None:
+    """Why this person may not be given this work, as a sentence, or None. `role` is the
+    assignee's role on the desk (None: not a member). Annotators are given articles;
+    reviewers and admins claims, never one they wrote or last edited (four eyes)."""
+    if role is None:
+        return "The assignee is not a member of this desk."
+    if kind == "article":
+        if role != Role.ANNOTATOR:
+            return "Articles are assigned to annotators of this desk."
+        return None
+    if role not in (Role.REVIEWER, Role.ADMIN):
+        return "Claims are assigned to reviewers or admins of this desk."
+    if claim is not None:
+        if claim.state not in ASSIGNABLE_CLAIM_STATES:
+            return (f"Only a claim waiting for review can be assigned; this one is "
+                    f"{claim.get_state_display().lower()}.")
+        if assignee_id in (claim.created_by_id, claim.last_edited_by_id):
+            return "Nobody reviews a claim they wrote or last edited: choose another reviewer."
+    return None

@@ -6,24 +6,31 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db.models import (
+    Case,
     Count,
     Exists,
+    F,
     IntegerField,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
     Subquery,
+    Value,
+    When,
     prefetch_related_objects,
 )
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 
+from annotations.anchoring import word_diff
 from annotations.models import (
     SOURCE_PROBLEMS,
     AnchorStatus,
     Article,
     ArticleVersion,
+    Assignment,
+    AssignmentKind,
     AuditEvent,
     Claim,
     ClaimState,
@@ -300,12 +307,19 @@ def article_reader(*, article: Article) -> Reader | None:
             "created_by__username", "created_by__first_name", "created_by__last_name",
         )
     )
-    orphans = list(
-        Claim.objects.filter(article=article, anchor_status=AnchorStatus.ORPHANED)
-        .exclude(version=version)
+    # With the orphans: claims whose words changed meaning (anchoring.py), each with its
+    # word diff, until a person confirms the new position or re-attaches them.
+    orphans: list[Any] = list(
+        Claim.objects.filter(
+            (Q(anchor_status=AnchorStatus.ORPHANED) & ~Q(version=version)) | Q(anchor_status=AnchorStatus.CHANGED),
+            article=article,
+        )
         .select_related("rating", "created_by", "version")
         .order_by("created_at")
     )
+    for claim in orphans:
+        if claim.anchor_status == AnchorStatus.CHANGED:
+            claim.word_diff = word_diff(claim.anchor_previous_exact, claim.exact)
     marks = [
         Mark(c["id"], c["start_offset"], c["end_offset"], c["rating__color"] or UNRATED_COLOR, c["state"])
         for c in on_version
@@ -333,11 +347,17 @@ def queue_claims(*, workspace: Workspace, reviewer, article_id=None, rating_id=N
     from django.utils import timezone
 
     now = timezone.now()
+    # Assigned to the reviewer first ("assigned to you", with the due date), in the same query.
+    assigned = _open_claim_assignment()
     qs = (
         Claim.objects.filter(workspace=workspace)
         .filter(Q(state=ClaimState.SUBMITTED) | Q(state=ClaimState.IN_REVIEW, held_until__lt=now))
         .prefetch_related(*_QUEUE_ROW_PARTS)
-        .order_by("submitted_at", "id")
+        .annotate(assigned_to_id=Subquery(assigned.values("assignee_id")[:1]),
+                  assigned_due_at=Subquery(assigned.values("due_at")[:1]))
+        .annotate(assigned_to_me=Case(When(assigned_to_id=getattr(reviewer, "pk", None) or 0, then=Value(0)),
+                                      default=Value(1), output_field=IntegerField()))
+        .order_by("assigned_to_me", "submitted_at", "id")
     )
     if article_id:
         qs = qs.filter(article_id=article_id)
@@ -346,6 +366,85 @@ def queue_claims(*, workspace: Workspace, reviewer, article_id=None, rating_id=N
     if author_id:
         qs = qs.filter(created_by_id=author_id)
     return with_source_problems(qs)
+
+
+def _open_claim_assignment() -> QuerySet[Assignment]:
+    return Assignment.objects.filter(claim_id=OuterRef("pk"), kind=AssignmentKind.CLAIM, done_at__isnull=True)
+
+
+def my_assignments(*, workspace: Workspace, user) -> list[Assignment]:
+    """Open work given to the user on this desk, soonest due first (assignment_open_assignee_idx):
+    articles, and claims still waiting for review or in review."""
+    return list(
+        Assignment.objects.filter(workspace=workspace, assignee_id=user.pk, done_at__isnull=True)
+        .filter(Q(kind=AssignmentKind.ARTICLE)
+                | Q(claim__state__in=[ClaimState.SUBMITTED, ClaimState.IN_REVIEW]))
+        .select_related("article", "claim", "assigned_by")
+        .only("id", "kind", "due_at", "note", "workspace_id", "article__id", "article__title",
+              "claim__id", "claim__exact", "claim__claim_reviewed", "claim__state",
+              "assigned_by__id", "assigned_by__username", "assigned_by__first_name", "assigned_by__last_name")
+        .order_by(F("due_at").asc(nulls_last=True), "id")
+    )
+
+
+def open_assignments(*, workspace: Workspace) -> QuerySet[Assignment]:
+    """The desk's open assignments (an article's, or a claim's still waiting or in review)."""
+    return Assignment.objects.filter(workspace=workspace, done_at__isnull=True).filter(
+        Q(kind=AssignmentKind.ARTICLE) | Q(claim__state__in=[ClaimState.SUBMITTED, ClaimState.IN_REVIEW]))
+
+
+def overdue_assignments(*, workspace: Workspace, now=None) -> QuerySet[Assignment]:
+    """Open assignments past their due date, most overdue first (assignment_open_due_idx)."""
+    from django.utils import timezone
+
+    return (
+        open_assignments(workspace=workspace).filter(due_at__lt=now or timezone.now())
+        .select_related("assignee", "article", "claim").order_by("due_at", "id")
+    )
+
+
+def assignments_for_list(*, assignments: QuerySet[Assignment], assignee_id=None, overdue=None) -> QuerySet[Assignment]:
+    """The API's list: filtered by assignee and by overdue (yes/no)."""
+    from django.utils import timezone
+
+    if assignee_id:
+        assignments = assignments.filter(assignee_id=assignee_id)
+    if overdue is True:
+        assignments = assignments.filter(done_at__isnull=True, due_at__lt=timezone.now())
+    elif overdue is False:
+        assignments = assignments.exclude(done_at__isnull=True, due_at__lt=timezone.now())
+    return assignments.select_related("workspace", "assignee", "assigned_by").order_by(
+        F("due_at").asc(nulls_last=True), "id")
+
+
+def article_assignments(*, article: Article) -> list[Assignment]:
+    return list(Assignment.objects.filter(article=article, done_at__isnull=True)
+                .select_related("assignee", "claim").order_by(F("due_at").asc(nulls_last=True), "id"))
+
+
+def claim_assignment(*, claim: Claim) -> Assignment | None:
+    return (Assignment.objects.filter(claim=claim, kind=AssignmentKind.CLAIM, done_at__isnull=True)
+            .select_related("assignee").first())
+
+
+def assignable_people(*, workspace: Workspace, kind: str) -> QuerySet[Membership]:
+    """Who an admin may give this kind of work: annotators for articles, reviewers and admins for claims."""
+    roles = ["annotator"] if kind == AssignmentKind.ARTICLE else ["reviewer", "admin"]
+    return Membership.objects.filter(workspace=workspace, role__in=roles).select_related("user").order_by(
+        "user__username")
+
+
+def queue_article_changed(*, workspace: Workspace) -> list[Claim]:
+    """Approved claims whose article changed since the verdict (a `changed` move or an
+    orphan), longest waiting first, with their article (claim_article_changed_idx)."""
+    return list(
+        Claim.objects.filter(workspace=workspace, article_changed_at__isnull=False, state=ClaimState.APPROVED)
+        .select_related("article", "rating")
+        .only("id", "exact", "claim_reviewed", "state", "revision", "anchor_status", "anchor_previous_exact",
+              "article_changed_at", "workspace_id", "created_by_id", "last_edited_by_id",
+              "article__id", "article__title", "rating__id", "rating__name")
+        .order_by("article_changed_at", "id")
+    )
 
 
 def queue_counts(*, workspace: Workspace, reviewer) -> dict:
@@ -410,6 +509,11 @@ def my_claims(*, workspace: Workspace, user) -> list[tuple[str, list[Claim]]]:
         groups[claim.state].append(claim)
     labels = dict(ClaimState.choices)
     return [(labels[state], groups[state]) for state in MY_CLAIMS_ORDER if groups[state]]
+
+
+def my_claims_rows(*, workspace: Workspace, user) -> QuerySet[Claim]:
+    """The author's claims of the desk, newest change first (the CSV of "My claims")."""
+    return Claim.objects.filter(workspace=workspace, created_by=user).order_by("-updated_at", "-id")
 
 
 def claim_timeline(*, claim: Claim) -> list:
@@ -570,15 +674,38 @@ class DeskNav:
 
 
 def claim_matches(*, claim: Claim):
-    """"Possibly the same claim as ...": open and confirmed suggestions, best first."""
+    """"Possibly the same claim as ...": open and confirmed suggestions, best first, each
+    with .reason (shared words, same claimant: annotations/matching.py)."""
+    from annotations import matching
     from annotations.models import ClaimMatch, MatchStatus
 
-    return (
+    queryset = (
         ClaimMatch.objects.filter(claim=claim)
         .exclude(status=MatchStatus.DISMISSED)
         .select_related("other__article", "other__rating")
         .order_by("-score")
     )
+
+    class Matches:  # read when the page first uses it, like the queryset it wraps
+        rows: list | None = None
+
+        def _rows(self) -> list:
+            if self.rows is None:
+                self.rows = list(queryset)
+                for m in self.rows:
+                    m.reason = matching.reason(claim, m.other)
+            return self.rows
+
+        def __iter__(self):
+            return iter(self._rows())
+
+        def __len__(self) -> int:
+            return len(self._rows())
+
+        def __bool__(self) -> bool:
+            return bool(self._rows())
+
+    return Matches()
 
 
 def with_source_problems(qs):
@@ -601,17 +728,20 @@ def operations_summary() -> dict:
     oldest = pending.order_by("id").values_list("created_at", flat=True).first()
     depth: int | None
     unacked: int | None
+    matching_depth: int | None
     try:
         client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_connect_timeout=2, socket_timeout=2)
         depth = client.llen("celery")
+        matching_depth = client.llen("matching")  # claim matching's own queue
         unacked = client.hlen("unacked")
         broker = "ok"
     except Exception as exc:  # the page must show that the broker is down, not fail
-        depth = unacked = None
+        depth = unacked = matching_depth = None
         broker = f"unreachable: {exc.__class__.__name__}"
     return {
         "broker": broker,
         "queue_depth": depth,
+        "matching_queue_depth": matching_depth,
         "unacked": unacked,
         "outbox_backlog": pending.count(),
         "outbox_oldest_age": (timezone.now() - oldest) if oldest else None,

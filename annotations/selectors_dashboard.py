@@ -206,3 +206,14 @@ def sources_by_link_status(*, workspace: Workspace) -> dict[str, int]:
     for status, count in _rows(SOURCES_BY_STATUS, {"workspace": workspace.pk}):
         counts[status] = counts.get(status, 0) + count
     return counts
+
+
+OVERDUE_SHOWN = 50
+
+
+def overdue_assignments(*, workspace: Workspace, now: datetime) -> list:
+    """Open assignments past their due date, most overdue first, with what the table shows:
+    one query (assignment_open_due_idx), at most OVERDUE_SHOWN rows."""
+    from annotations.selectors import overdue_assignments as overdue
+
+    return list(overdue(workspace=workspace, now=now)[:OVERDUE_SHOWN])

@@ -142,9 +142,14 @@ def recheck_sources() -> int:
 
 @shared_task(**RETRY)
 def match_claim(claim_id: int) -> int:
-    from annotations.services.matching import claim_match_find
+    """Runs on the "matching" queue (CELERY_TASK_ROUTES); coalesced per claim revision."""
+    from annotations.services.matching import claim_match_coalesced
 
-    return claim_match_find(claim_id=claim_id)
+    found = claim_match_coalesced(claim_id=claim_id)
+    if found is None:  # another worker is matching this claim: look again once it is done
+        match_claim.apply_async((claim_id,), countdown=2)
+        return 0
+    return found
 
 
 @shared_task
@@ -224,3 +229,45 @@ def notify_webhook_disabled(endpoint_id: int) -> int:
     from annotations.services.notifications import notify_webhook_disabled as send
 
     return send(endpoint_id=endpoint_id)
+
+
+# A dropped connection only rolls back the batch being written: the retry goes on from the
+# batches already committed (BulkJob.done).
+@shared_task(bind=True, autoretry_for=(OSError, OperationalError), retry_backoff=True,
+             retry_backoff_max=RETRY_BACKOFF_MAX, max_retries=5, soft_time_limit=3600, time_limit=3700)
+def run_bulk(self, job_id: int) -> str:
+    """A bulk action on a large selection of claims (annotations.services.bulk)."""
+    from annotations.services.bulk import bulk_job_run
+
+    job = bulk_job_run(job_id=job_id)
+    if job is None:
+        return "missing"
+    return f"{job.done}/{job.total}"
+
+
+@shared_task
+def watch_articles() -> int:
+    """Run by the beat: queue a check of every watched article that is due."""
+    from annotations.services.articles import articles_watch_due
+
+    due = articles_watch_due()
+    for article_id in due:
+        watch_article.delay(article_id)
+    return len(due)
+
+
+@shared_task(**RETRY)
+def watch_article(article_id: int) -> str:
+    """Fetch a watched article's page again; a changed text becomes its next version."""
+    from annotations.services.articles import article_watch_check
+
+    return article_watch_check(article_id=article_id)
+
+
+@shared_task(**RETRY)
+def assignment_digest() -> int:
+    """Run by the beat: e-mail overdue assignments to their assignees and the desks' admins,
+    once a day per person (services.assignments.assignment_digest_send)."""
+    from annotations.services.assignments import assignment_digest_send
+
+    return assignment_digest_send()

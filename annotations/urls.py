@@ -1,7 +1,16 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from annotations import views, views_accounts, views_dashboard, views_review
+from annotations import (
+    views,
+    views_accounts,
+    views_assignments,
+    views_claims,
+    views_dashboard,
+    views_meaning,
+    views_review,
+    views_versions,
+)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -20,10 +29,21 @@ urlpatterns = [
     path("w/<slug:workspace_slug>/articles/", views.article_list, name="article_list"),
     path("w/<slug:workspace_slug>/articles/new/", views.article_add, name="article_add"),
     path("w/<slug:workspace_slug>/articles/<int:article_id>/", views.article_detail, name="article_detail"),
+    path("w/<slug:workspace_slug>/articles/<int:article_id>/versions/", views_versions.article_versions,
+         name="article_versions"),
+    path("w/<slug:workspace_slug>/articles/<int:article_id>/versions/<int:number>/diff/",
+         views_versions.article_version_diff, name="article_version_diff"),
     path("w/<slug:workspace_slug>/articles/<int:article_id>/claims/", views.claim_create_view, name="claim_create"),
+    path("w/<slug:workspace_slug>/claims/", views_claims.claims_page, name="claims"),
+    path("w/<slug:workspace_slug>/bulk/", views_claims.bulk, name="bulk"),
+    path("w/<slug:workspace_slug>/bulk/<int:job_id>/", views_claims.bulk_job, name="bulk_job"),
     path("w/<slug:workspace_slug>/claims/<int:claim_id>/", views.claim_edit, name="claim_edit"),
     path("w/<slug:workspace_slug>/claims/<int:claim_id>/delete/", views.claim_delete_view, name="claim_delete"),
     path("w/<slug:workspace_slug>/claims/<int:claim_id>/reattach/", views.claim_reattach_view, name="claim_reattach"),
+    path("w/<slug:workspace_slug>/claims/<int:claim_id>/confirm-position/", views_meaning.claim_position_confirm_view,
+         name="claim_position_confirm"),
+    path("w/<slug:workspace_slug>/claims/<int:claim_id>/verdict-stands/", views_meaning.claim_verdict_confirm_view,
+         name="claim_verdict_confirm"),
     path("w/<slug:workspace_slug>/queue/", views_review.queue, name="queue"),
     path("w/<slug:workspace_slug>/queue/next/", views_review.queue_take_next, name="queue_take_next"),
     path("w/<slug:workspace_slug>/queue/<int:claim_id>/take/", views_review.queue_take, name="queue_take"),
@@ -34,6 +54,9 @@ urlpatterns = [
         name="claim_transition",
     ),
     path("w/<slug:workspace_slug>/mine/", views_review.my_claims, name="my_claims"),
+    path("w/<slug:workspace_slug>/assign/", views_assignments.assign, name="assign"),
+    path("w/<slug:workspace_slug>/assignments/<int:assignment_id>/unassign/", views_assignments.unassign,
+         name="unassign"),
     path("w/<slug:workspace_slug>/dashboard/", views_dashboard.dashboard, name="dashboard"),
     path("w/<slug:workspace_slug>/audit/", views_review.audit_log, name="audit_log"),
     path("w/<slug:workspace_slug>/members/", views_review.members, name="members"),

@@ -313,3 +313,29 @@ def _rules_run(*, fields: Mapping[str, Any], rules: Mapping[str, Callable[[Any],
             errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
+
+
+# --- Assignments (services/assignments.py) -----------------------------------------------
+
+MAX_ASSIGNMENT_NOTE = 2_000
+DUE_AT_INVALID = "Enter the due date as a date and time, e.g. 2026-12-31T17:00."
+
+
+def assignment_validate(*, due_at: Any = None, note: Any = "", check_due: bool = True) -> None:
+    """The due date is a moment not already past; the note is text of at most 2,000 characters."""
+    errors: dict[str, str] = {}
+    if check_due and due_at is not None:
+        from datetime import datetime as _datetime
+
+        if not isinstance(due_at, _datetime):
+            errors["due_at"] = DUE_AT_INVALID
+        elif timezone.is_naive(due_at):
+            errors["due_at"] = "Give the due date with its time zone."
+        elif due_at <= timezone.now():
+            errors["due_at"] = "The due date must be in the future."
+    if not isinstance(note, str):
+        errors["note"] = "The note is text."
+    elif len(note) > MAX_ASSIGNMENT_NOTE:
+        errors["note"] = f"The note can be at most {MAX_ASSIGNMENT_NOTE} characters (it has {len(note)})."
+    if errors:
+        raise ValidationError(errors)

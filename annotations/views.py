@@ -1,4 +1,5 @@
 import json
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -9,13 +10,14 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from annotations import access, health, selectors
+from annotations import access, checkworthiness, csvexport, health, selectors
 from annotations.api.parsers import JSONTooDeep, UnstorableText, json_loads_limited
 from annotations.errors import ConflictError, PermissionDenied
 from annotations.forms import ArticleAddForm, ArticleFilterForm, ClaimForm, SourceFormSet
 from annotations.importing import ArticleFileError, parse_upload
 from annotations.permissions import can
-from annotations.services.articles import article_import
+from annotations.services.articles import article_import, article_import_url
+from annotations.services.bulk import actions_for as bulk_actions_for
 from annotations.services.claims import (
     SourceChange,
     claim_create,
@@ -70,6 +72,13 @@ def article_list(request, workspace_slug: str):
     form = ArticleFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     articles = selectors.article_search(workspace=workspace, **{k: v for k, v in filters.items() if v})
+    if csvexport.wants_csv(request):
+        return csvexport.response(
+            csvexport.article_rows(articles), csvexport.ARTICLE_COLUMNS, name=f"{workspace.slug}-articles",
+            time_zone=selectors.own_time_zone(user=request.user) or workspace.time_zone,
+        )
+    query = request.GET.copy()
+    query.pop("download", None)
     return render(
         request,
         "annotations/article_list.html",
@@ -78,6 +87,9 @@ def article_list(request, workspace_slug: str):
             "form": form,
             "articles": articles,
             "publishers": selectors.article_publishers(workspace=workspace),
+            "filter_query": query.urlencode(),
+            "bulk_actions": bulk_actions_for(workspace=workspace, actor=request.user),
+            "assignees": selectors.workspace_users(workspace=workspace),  # read only if assigning is offered
         },
     )
 
@@ -89,18 +101,24 @@ def article_add(request, workspace_slug: str):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            if data["file"]:
-                parsed = parse_upload(data["file"].name, data["file"].read())
-                text, title = parsed.text, data["title"] or parsed.title
-                url, publisher = data["url"] or parsed.url, data["publisher"] or parsed.publisher
-                source_name = parsed.source_name
+            if form.fetches_url:  # fetched now, with a short timeout (services.articles.URL_FETCH_TIMEOUT)
+                result = article_import_url(
+                    workspace=workspace, url=data["url"], watch=data["watch"], title=data["title"],
+                    publisher=data["publisher"], actor=request.user,
+                )
             else:
-                text, title, url, publisher = data["text"], data["title"], data["url"], data["publisher"]
-                source_name = "pasted text"
-            result = article_import(
-                workspace=workspace, text=text, title=title, url=url, publisher=publisher,
-                source_name=source_name, actor=request.user,
-            )
+                if data["file"]:
+                    parsed = parse_upload(data["file"].name, data["file"].read())
+                    text, title = parsed.text, data["title"] or parsed.title
+                    url, publisher = data["url"] or parsed.url, data["publisher"] or parsed.publisher
+                    source_name = parsed.source_name
+                else:
+                    text, title, url, publisher = data["text"], data["title"], data["url"], data["publisher"]
+                    source_name = "pasted text"
+                result = article_import(
+                    workspace=workspace, text=text, title=title, url=url, publisher=publisher,
+                    source_name=source_name, actor=request.user,
+                )
         except ArticleFileError as exc:
             form.add_error("file", f"This file cannot be imported: {exc}.")
         except ValidationError as exc:
@@ -108,7 +126,8 @@ def article_add(request, workspace_slug: str):
                 form.add_error(field if field in form.fields else None, errors)
         else:
             message = {
-                "created": "The article was added.",
+                "created": "The article was fetched from its page and added." if form.fetches_url else (
+                    "The article was added."),
                 "new_version": (
                     f"The article already existed; this text is its version {result.version.number}, "
                     "and its claims were re-anchored."
@@ -126,9 +145,19 @@ def article_detail(request, workspace_slug: str, article_id: int):
     reader = selectors.article_reader(article=article)
     # ?part=reader: only the highlighted text and the claims list, which the reader's
     # script swaps in after a claim is marked or saved in the side panel.
-    template = "annotations/_reader_part.html" if request.GET.get("part") == "reader" else (
-        "annotations/article_detail.html")
-    return render(request, template, {"article": article, "reader": reader})
+    if request.GET.get("part") == "reader":
+        return render(request, "annotations/_reader_part.html", {"article": article, "reader": reader})
+    # Suggested check-worthy sentences, scored when shown (about a millisecond a version,
+    # cached per text; no query): the best 30% not already covered by a claim.
+    suggested = checkworthiness.suggestions(
+        reader.version.text, [(c["start_offset"], c["end_offset"]) for c in reader.claims]
+    ) if reader else []
+    context: dict[str, Any] = {"article": article, "reader": reader, "suggestions": suggested}
+    if can(request.user, "annotations.assign", article.workspace):  # admins: the "Assign" form
+        context.update(workspace=article.workspace, assign_kind="article", assign_target=article.pk,
+                       assign_people=selectors.assignable_people(workspace=article.workspace, kind="article"),
+                       assign_current=selectors.article_assignments(article=article))
+    return render(request, "annotations/article_detail.html", context)
 
 
 @login_required

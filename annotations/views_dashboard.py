@@ -250,4 +250,17 @@ def dashboard(request, workspace_slug: str):
     ]
     return render(request, "annotations/dashboard.html", {
         "workspace": workspace, "blocks": blocks, "as_of": _when(now, zone), "zone": zone.key,
+        "overdue": overdue_table(workspace=workspace, now=now, zone=zone),
     })
+
+
+def overdue_table(*, workspace, now: datetime, zone: ZoneInfo) -> Table:
+    """Assigned work past its due date (services/assignments.py), most overdue first."""
+    rows = []
+    for a in selectors_dashboard.overdue_assignments(workspace=workspace, now=now):
+        what = (a.claim.claim_reviewed or a.claim.exact)[:120] if a.claim is not None else a.article.title[:120]
+        rows.append([what, "Claim" if a.claim is not None else "Article",
+                     a.assignee.get_full_name() or a.assignee.username, _when(a.due_at, zone),
+                     duration_words((now - a.due_at).total_seconds())])
+    return Table(caption="Overdue assignments", columns=["Work", "Kind", "Assigned to", "Due", "Overdue by"],
+                 rows=rows)

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_POST
 
-from annotations import access, selectors
+from annotations import access, csvexport, selectors
 from annotations.errors import ConflictError, PermissionDenied
 from annotations.models import Role
 from annotations.permissions import can
@@ -22,6 +22,7 @@ from annotations.publishing import feed
 from annotations.publishing import partners as partner_services
 from annotations.publishing import webhooks as webhook_services
 from annotations.rendering import Mark, render_highlights
+from annotations.services import bulk as bulk_services
 from annotations.services import workflow
 from annotations.services.workspaces import (
     PUBLISHING_DENIED,
@@ -58,6 +59,11 @@ def queue(request, workspace_slug: str):
         "rating_id": _int_or_none(request.GET.get("rating")),
         "author_id": _int_or_none(request.GET.get("author")),
     }
+    if csvexport.wants_csv(request):
+        return csvexport.response(
+            csvexport.queue_rows(selectors.queue_claims(workspace=workspace, reviewer=request.user, **filters)),
+            csvexport.QUEUE_COLUMNS, name=f"{workspace.slug}-queue", time_zone=_csv_zone(request, workspace),
+        )
     page = max(1, _int_or_none(request.GET.get("page")) or 1)
     start = (page - 1) * QUEUE_PAGE_SIZE
     # One row more than a page says whether there is a next page, without counting.
@@ -69,10 +75,18 @@ def queue(request, workspace_slug: str):
         claim.reviewable = claim.created_by_id != request.user.pk and claim.last_edited_by_id != request.user.pk
     query = request.GET.copy()
     query.pop("page", None)
+    query.pop("download", None)
     in_review: list[Any] = selectors.claims_in_review(workspace=workspace)
+    counts = selectors.queue_counts(workspace=workspace, reviewer=request.user)
+    people = selectors.workspace_users(workspace=workspace)
     for claim in in_review:
         claim.workspace = workspace  # read already; the permission rule asks for it
         claim.releasable = can(request.user, "annotations.release_hold", claim)
+    article_changed: list[Any] = selectors.queue_article_changed(workspace=workspace)
+    for claim in article_changed:
+        claim.workspace = workspace
+        claim.verdict_confirmable = can(request.user, "annotations.confirm_verdict", claim)
+        claim.reopenable = can(request.user, "annotations.reopen_claim", claim)
     return render(request, "annotations/queue.html", {
         "workspace": workspace,
         "claims": claims,
@@ -80,15 +94,27 @@ def queue(request, workspace_slug: str):
         "has_next": has_next,
         "page_query": query.urlencode(),
         "held": selectors.claims_held_by(workspace=workspace, reviewer=request.user),
-        "counts": selectors.queue_counts(workspace=workspace, reviewer=request.user),
+        "counts": counts,
         # Listed in full: "N in review" is how many this list holds.
         "in_review": in_review,
+        "article_changed": article_changed,
+        "can_assign": can(request.user, "annotations.assign", workspace),
         "now": timezone.now(),
         "articles": selectors.article_titles(workspace=workspace),
         "ratings": selectors.rating_labels(workspace=workspace),
-        "authors": selectors.workspace_users(workspace=workspace),
+        "authors": people,
+        "assignees": people,  # the same queryset: read once
         "filters": filters,
+        "filter_query": query.urlencode(),
+        # "Select all N matching": the waiting count, or (filtered) how many the filters keep.
+        "matching": selectors.queue_claims(workspace=workspace, reviewer=request.user, **filters).count()
+        if any(filters.values()) else counts["waiting"],
+        "bulk_actions": bulk_services.actions_for(workspace=workspace, actor=request.user),
     })
+
+
+def _csv_zone(request, workspace) -> str:
+    return selectors.own_time_zone(user=request.user) or workspace.time_zone
 
 
 def _queue_release_hold(request, workspace_slug: str):
@@ -159,14 +185,20 @@ def review(request, workspace_slug: str, claim_id: int):
         (field.replace("_id", ""), shown(field, old), shown(field, new))
         for field, old, new in selectors.claim_changes_since_last_review(claim=claim)
     ]
-    return render(request, "annotations/review.html", {
+    context = {
         "claim": claim,
         "article_html": article_html,
         "sources": selectors.claim_sources(claim=claim),
         "reviews": selectors.claim_reviews(claim=claim),
         "changes": changes,
         "transitions": {t.name for t in available_transitions(claim=claim, user=request.user)},
-    })
+    }
+    if can(request.user, "annotations.assign", claim.workspace):  # admins: the "Assign" form
+        current = selectors.claim_assignment(claim=claim)
+        context.update(workspace=claim.workspace, assign_kind="claim", assign_target=claim.pk,
+                       assign_people=selectors.assignable_people(workspace=claim.workspace, kind="claim"),
+                       assign_current=[current] if current else [])
+    return render(request, "annotations/review.html", context)
 
 
 # What a person is told after each workflow button, and where they go next.
@@ -214,8 +246,16 @@ def claim_transition(request, workspace_slug: str, claim_id: int, name: str):
 @login_required
 def my_claims(request, workspace_slug: str):
     workspace = access.workspace_get(user=request.user, slug=workspace_slug)
+    if csvexport.wants_csv(request):
+        return csvexport.response(
+            csvexport.claim_rows(selectors.my_claims_rows(workspace=workspace, user=request.user)),
+            csvexport.CLAIM_COLUMNS, name=f"{workspace.slug}-my-claims", time_zone=_csv_zone(request, workspace),
+        )
     return render(request, "annotations/my_claims.html", {
         "workspace": workspace,
+        # Assigned work first: what the desk's admins gave me, soonest due first.
+        "assigned": selectors.my_assignments(workspace=workspace, user=request.user),
+        "now": timezone.now(),
         "groups": selectors.my_claims(workspace=workspace, user=request.user),
     })
 
@@ -252,11 +292,14 @@ def audit_log(request, workspace_slug: str):
         object_type=q.get("object_type", ""), object_id=q.get("object_id", ""),
         since=_date_filter(q, "since", "From", problems), until=_date_filter(q, "until", "To", problems),
     )
+    if csvexport.wants_csv(request):
+        return csvexport.response(csvexport.audit_rows(events), csvexport.AUDIT_COLUMNS,
+                                  name=f"{workspace.slug}-audit-log", time_zone=_csv_zone(request, workspace))
     rows, newer, older = selectors.audit_log_page(
         events, before=_int_or_none(q.get("before")), after=_int_or_none(q.get("after")), size=AUDIT_PAGE_SIZE,
     )
     query = q.copy()
-    for cursor in ("before", "after", "page"):
+    for cursor in ("before", "after", "page", "download"):
         query.pop(cursor, None)
     return render(request, "annotations/audit_log.html", {
         "workspace": workspace,
@@ -373,8 +416,17 @@ def match_decide(request, workspace_slug: str, match_id: int, status: str):
 
     match = access.claim_match_get(user=request.user, workspace_slug=workspace_slug, match_id=match_id)
     try:
+        if status == "reuse":  # "Reuse this verdict": services/matching.py
+            from annotations.services.matching import claim_reuse_verdict
+
+            revision = request.POST.get("revision", "")
+            if not revision.isdigit():
+                raise ValidationError({"revision": "The form has no claim revision; reload the page."})
+            claim_reuse_verdict(match=match, actor=request.user, revision=int(revision))
+            messages.success(request, "The earlier verdict was copied into this draft.")
+            return redirect("claim_edit", workspace_slug, match.claim_id)
         claim_match_decide(match=match, actor=request.user, status=status)
-    except (ValidationError, PermissionDenied) as exc:
+    except (ValidationError, PermissionDenied, ConflictError) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
     return redirect("claim_edit", workspace_slug, match.claim_id)
 

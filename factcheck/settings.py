@@ -175,6 +175,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10, minimum=1),
     "unacked_restore_throttle": env_int("CELERY_UNACKED_RESTORE_THROTTLE", 10, minimum=1),
 }
+# Matching has its own queue and worker (Procfile "matcher"): link checks, e-mails and
+# exports on the default queue are never stuck behind a burst of claim edits.
+CELERY_TASK_ROUTES = {"annotations.tasks.match_claim": {"queue": "matching"}}
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -186,8 +189,12 @@ CELERY_BEAT_SCHEDULE = {
     "recheck-sources": {"task": "annotations.tasks.recheck_sources", "schedule": 3600.0},
     "remind-reviewers": {"task": "annotations.tasks.remind_reviewers", "schedule": 3600.0},
     "webhooks-catch-up": {"task": "annotations.tasks.webhooks_catch_up", "schedule": 300.0},
+    # Re-fetch watched articles that are due (services.articles.articles_watch_due).
+    "watch-articles": {"task": "annotations.tasks.watch_articles", "schedule": 300.0},
     # Sign the audit trail's head (annotations/checkpoints.py); nothing is written if it has not moved.
     "audit-checkpoint": {"task": "annotations.checkpoints.sign_checkpoint", "schedule": 600.0},
+    # Overdue assignments by e-mail; at most one digest per person a day (services.assignments).
+    "assignment-digest": {"task": "annotations.tasks.assignment_digest", "schedule": 3600.0},
 }
 
 # --- Auth, sessions, security -------------------------------------------------
@@ -383,8 +390,9 @@ WEBHOOK_MAX_FAILURES = env_int("WEBHOOK_MAX_FAILURES", 20, minimum=1)
 WEBHOOK_RETRY_MAX_SECONDS = env_int("WEBHOOK_RETRY_MAX_SECONDS", 3600, minimum=1)
 # Reviewers are reminded of claims waiting longer than this.
 REVIEW_REMINDER_HOURS = env_int("REVIEW_REMINDER_HOURS", 24, minimum=1)
-# Claim matching: suggestions at or above this score are shown.
-MATCH_THRESHOLD = env_float("MATCH_THRESHOLD", 0.25, minimum=0.0, maximum=1.0)
+# Claim matching: suggestions at or above this score are shown, until a desk's own threshold
+# is calibrated from its decisions (default calibrated on tests/data/matching_pairs.jsonl).
+MATCH_THRESHOLD = env_float("MATCH_THRESHOLD", 0.50, minimum=0.0, maximum=1.0)
 
 # --- Exports ------------------------------------------------------------------
 

@@ -214,7 +214,7 @@ class WorkerProcess:
             [
                 sys.executable, "-m", "celery", "-A", "factcheck", "worker",
                 "--pool", "solo", "--hostname", self.name, "--loglevel", "INFO",
-                "--without-gossip", "--without-mingle",
+                "--without-gossip", "--without-mingle", "--queues", "celery,matching",
             ],
             cwd=ROOT,
             env=env,

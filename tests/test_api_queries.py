@@ -136,6 +136,7 @@ def test_taking_the_next_claim_has_a_fixed_budget(crew, desk, busy_desk):
         api_client(crew["reviewer"]), "post", "/api/v1/queue/take-next/",
         "annotations_membership: the desk by its slug, with my membership",
         BEGIN,
+        "annotations_claim: a claim assigned to me, locked (assignment_open_assignee_idx)",
         "annotations_claim: an expired hold to take over, locked (claim_hold_expiry_idx)",
         "annotations_claim: else the oldest submitted claim, locked (claim_waiting_idx)",
         "annotations_claim: UPDATE: held by me",

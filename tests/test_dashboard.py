@@ -166,6 +166,7 @@ DASHBOARD_QUERIES = (
     "annotations_claim: verdicts per week with their median times, and the whole window's (ROLLUP)",
     "annotations_review: decisions per reviewer in the last 30 days (review_created_idx)",
     "annotations_source: sources per link status (source_claim_status_idx)",
+    "annotations_assignment: overdue assignments with their work and assignee (assignment_open_due_idx)",
     NAV,
 )
 
@@ -235,7 +236,9 @@ def test_every_chart_is_an_svg_the_policy_allows_with_its_numbers_in_a_table(cli
     response = client.get(reverse("dashboard", args=[desk.slug]))
     outline = PageOutline()
     outline.feed(response.content.decode())
-    assert [s["id"] for s in outline.sections] == ["queue", "verdicts", "times", "reviewers", "sources"]
+    assert [s["id"] for s in outline.sections] == ["queue", "verdicts", "times", "reviewers", "sources", "overdue"]
+    overdue = outline.sections.pop()  # assignments past due: a table, no chart
+    assert (overdue["tables"], overdue["svgs"]) == (1, [])
     for section in outline.sections:
         assert section["tables"] == 1, section["id"]
         [svg] = section["svgs"]

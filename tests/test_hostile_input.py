@@ -24,6 +24,7 @@ from rest_framework.test import APIClient
 from annotations.api.parsers import json_depth, json_loads_limited
 from annotations.models import Role, WebhookEndpoint
 from annotations.publishing.partners import partner_create, partner_key_create
+from annotations.services.assignments import assign
 from annotations.services.claims import SourceChange, claim_update
 from annotations.services.tokens import api_token_create
 from annotations.services.workspaces import membership_set
@@ -77,7 +78,7 @@ def integer_properties(method: str, path: str) -> tuple[str, ...]:
 
 # Who acts where: someone the endpoint lets through to reading the body.
 DECISIONS = ("approve", "reject", "request-changes")
-ADMIN_ONLY = ("workspaces", "partners", "reopen")
+ADMIN_ONLY = ("workspaces", "partners", "reopen", "assignments")
 
 
 @pytest.fixture
@@ -94,6 +95,7 @@ def world(desk, alice, bob, make_user, article):
     partner = partner_create(workspace=desk, actor=erin, name="Wire", contact_email="wire@example.org")
     key = partner_key_create(partner=partner, actor=erin).record
     hook = WebhookEndpoint.objects.create(partner=partner, url="https://example.org/hook", secret="whsec_test")
+    assignment = assign(actor=erin, workspace=desk, assignee=alice, article=article, note="Check the figures")
     clients = {}
     for name, user in {"alice": alice, "bob": bob, "erin": erin}.items():
         client = APIClient()
@@ -103,6 +105,7 @@ def world(desk, alice, bob, make_user, article):
     return {
         "clients": clients, "draft": draft, "in_review": in_review, "source": draft.sources.get(),
         "membership": desk.memberships.get(user=bob), "partner": partner, "key": key, "hook": hook, "desk": desk,
+        "assignment": assignment,
     }
 
 
@@ -113,7 +116,7 @@ def target(world, method: str, template: str, has_body: bool) -> tuple[str, APIC
     claim = world["in_review"] if any(s in DECISIONS for s in segments) else world["draft"]
     ids = {
         "claims": claim.pk, "sources": world["source"].pk, "memberships": world["membership"].pk,
-        "partners": world["partner"].pk, "workspaces": world["desk"].pk,
+        "partners": world["partner"].pk, "workspaces": world["desk"].pk, "assignments": world["assignment"].pk,
     }
 
     def fill(match: re.Match) -> str:

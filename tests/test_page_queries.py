@@ -69,6 +69,8 @@ def test_the_queue_page(client, crew, desk, busy_desk):
         "auth_user: their authors",
         "annotations_claim: the claims in review, with who holds them and their article (claim_hold_expiry_idx)",
         "annotations_claim: the counts of waiting, held and my claims (claim_queue_idx)",
+        "annotations_claim: approved claims whose article changed since the verdict, with article and rating "
+        "(claim_article_changed_idx)",
         NAV,
         "annotations_claim: the claims I hold",
         "annotations_article: article titles for the filter",
@@ -82,6 +84,7 @@ def test_my_claims(client, crew, desk, busy_desk):
     page_budget(
         client, crew["author"], reverse("my_claims", args=[desk.slug]),
         DESK,
+        "annotations_assignment: work assigned to me, soonest due first (assignment_open_assignee_idx)",
         "annotations_claim: my claims with article, rating and the latest review's comment",
         NAV,
     )
@@ -116,7 +119,7 @@ def test_the_article_reader(client, crew, desk, article, busy_desk):
         "annotations_article: the article with my role, if it is in one of my desks (access.article_get)",
         "annotations_articleversion: the latest version",
         "annotations_claim: the claims on it, as plain rows",
-        "annotations_claim: orphaned claims of earlier versions",
+        "annotations_claim: orphaned claims of earlier versions, and claims whose words changed meaning",
         NAV,
     )
 

@@ -12,6 +12,7 @@ from rest_framework.exceptions import ValidationError
 from annotations.models import (
     Article,
     ArticleVersion,
+    Assignment,
     AuditEvent,
     Claim,
     Membership,
@@ -150,3 +151,22 @@ class AuditEventFilter(django_filters.FilterSet):
         fields = [
             "workspace", "claim", "actor", "action", "object_type", "object_id", "occurred_after", "occurred_before",
         ]
+
+
+class AssignmentFilter(django_filters.FilterSet):
+    # assignment_open_assignee_idx, assignment_open_due_idx
+    workspace = django_filters.CharFilter(field_name="workspace__slug")
+    assignee = django_filters.CharFilter(field_name="assignee__username")
+    claim = IdFilter(field_name="claim_id")
+    article = IdFilter(field_name="article_id")
+    overdue = django_filters.ChoiceFilter(method="filter_overdue", label="Open and past its due date",
+                                          choices=[("true", "true"), ("false", "false")])
+
+    class Meta:
+        model = Assignment
+        fields = ["workspace", "assignee", "kind", "claim", "article", "overdue"]
+
+    def filter_overdue(self, qs, name, value):
+        from annotations.selectors import assignments_for_list
+
+        return assignments_for_list(assignments=qs, overdue=value == "true")

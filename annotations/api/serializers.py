@@ -12,6 +12,7 @@ from annotations import validation
 from annotations.models import (
     Article,
     ArticleVersion,
+    Assignment,
     AuditEvent,
     Claim,
     ExportJob,
@@ -143,20 +144,29 @@ class ArticleSerializer(serializers.ModelSerializer):
     class Meta:
         model = Article
         fields = ["id", "workspace", "title", "url", "publisher", "byline", "published_on", "language",
-                  "latest_version", "claim_count", "created_at", "updated_at"]
+                  "latest_version", "claim_count", "created_at", "updated_at", "watch", "last_checked_at"]
+        read_only_fields = ["watch", "last_checked_at"]
 
 
 class ArticleCreateSerializer(serializers.Serializer):
     workspace = serializers.SlugField()
     # Present and not empty is parsing, in the rule's words; white space only is the service's.
+    # Left out with a `url`: the desk fetches the page and reads its text and metadata.
     text = RuleCheckedCharField(
-        trim_whitespace=False,
-        error_messages={"required": validation.ARTICLE_NO_TEXT, "blank": validation.ARTICLE_NO_TEXT},
+        required=False, trim_whitespace=False,
+        error_messages={"blank": validation.ARTICLE_NO_TEXT},
         documented={"type": "string", "maxLength": validation.MAX_ARTICLE_CHARS},
     )
     title = _rule_checked_text(limit=validation.MAX_ARTICLE_TITLE)
     url = _rule_checked_url(required=False, allow_blank=True)
     publisher = _rule_checked_text(limit=validation.MAX_ARTICLE_PUBLISHER)
+    watch = serializers.BooleanField(
+        required=False, default=True, help_text="For a fetched page: fetch it again on a schedule.")
+
+    def validate(self, attrs):
+        if "text" not in attrs and not attrs.get("url"):
+            raise serializers.ValidationError({"text": validation.ARTICLE_NO_TEXT})
+        return attrs
 
 
 class ArticleVersionSerializer(serializers.ModelSerializer):
@@ -331,6 +341,35 @@ class TransitionSerializer(serializers.Serializer):
     revision = serializers.IntegerField(required=False, min_value=1, max_value=MAX_INT)
 
 
+class BulkItemSerializer(serializers.Serializer):
+    id = serializers.IntegerField(min_value=1, max_value=MAX_INT)
+    revision = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_INT)
+
+
+class BulkSerializer(serializers.Serializer):
+    """POST /api/v1/claims/bulk/: an action on claims of one desk (services/bulk.py)."""
+
+    workspace = serializers.SlugField(max_length=100)
+    action = serializers.CharField(max_length=30)
+    claims = BulkItemSerializer(many=True, allow_empty=False)
+    # assign and due_date (when assignments are there): who, by when (YYYY-MM-DD or ISO), a note.
+    assignee = serializers.CharField(required=False, max_length=150)
+    due = serializers.CharField(required=False, max_length=40)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class BulkFailureSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    error = serializers.CharField()
+
+
+class BulkResultSerializer(serializers.Serializer):
+    applied = serializers.ListField(child=serializers.IntegerField())
+    failed = BulkFailureSerializer(many=True)
+    job = serializers.IntegerField(allow_null=True, required=False)
+    status = serializers.CharField()
+
+
 class ReattachSerializer(SelectorsSerializer):
     revision = serializers.IntegerField(required=False, min_value=1, max_value=MAX_INT)
 
@@ -485,3 +524,45 @@ class RotateSerializer(serializers.Serializer):
         help_text="How long the old key keeps working (0 to 720 hours).",
         error_messages={"invalid": "Give the grace period as a whole number of hours from 0 to 720."},
     )
+
+
+class AssignmentSerializer(serializers.ModelSerializer):
+    """Who checks what by when (services/assignments.py)."""
+
+    workspace: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    assignee: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    assigned_by: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    overdue = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Assignment
+        fields = ["id", "workspace", "kind", "article", "claim", "assignee", "assigned_by", "due_at", "note",
+                  "done_at", "overdue", "created_at", "updated_at"]
+        read_only_fields = fields
+
+    def get_overdue(self, obj: Assignment) -> bool:
+        return obj.done_at is None and obj.due_at is not None and obj.due_at < timezone.now()
+
+
+class AssignmentWriteSerializer(serializers.Serializer):
+    """Assign an article (to an annotator) or a claim (to a reviewer): name one of them."""
+
+    workspace = serializers.SlugField()
+    article = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    claim = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    assignee = serializers.CharField(max_length=150)
+    due_at = serializers.DateTimeField(required=False, allow_null=True, default=None,
+                                       error_messages={"invalid": validation.DUE_AT_INVALID})
+    note = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False)
+
+    def validate(self, attrs):
+        if ("article" in attrs) == ("claim" in attrs):
+            raise serializers.ValidationError({"article": "Name either an article or a claim to assign."})
+        return attrs
+
+
+class AssignmentUpdateSerializer(serializers.Serializer):
+    due_at = serializers.DateTimeField(required=False, allow_null=True,
+                                       error_messages={"invalid": validation.DUE_AT_INVALID})
+    note = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    done = serializers.BooleanField(required=False)

@@ -16,6 +16,7 @@ router.register("sources", views.SourceViewSet, basename="source")
 router.register("reviews", views.ReviewViewSet, basename="review")
 router.register("audit-events", views.AuditEventViewSet, basename="auditevent")
 router.register("exports", views.ExportJobViewSet, basename="exportjob")
+router.register("assignments", views.AssignmentViewSet, basename="assignment")
 router.register("partners", partner.PartnerViewSet, basename="partner")
 
 urlpatterns = [

@@ -23,11 +23,13 @@ from annotations.api import filters as f
 from annotations.api import serializers as s
 from annotations.api.preconditions import with_etag, write_claim
 from annotations.errors import PermissionDenied
-from annotations.permissions import can, require
+from annotations.permissions import ASSIGN_DENIED, can, require
 from annotations.publishing import exports as records_export
+from annotations.services import assignments as assignment_services
+from annotations.services import bulk as bulk_services
 from annotations.services import claims as claim_services
 from annotations.services import workflow
-from annotations.services.articles import article_import
+from annotations.services.articles import article_import, article_import_url
 from annotations.services.exports import export_file_open, export_file_url, export_job_create
 from annotations.services.workspaces import (
     MEMBERS_DENIED,
@@ -179,10 +181,16 @@ class ArticleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
         data.is_valid(raise_exception=True)
         v = data.validated_data
         workspace = access.workspace_get(user=request.user, slug=v["workspace"], field="workspace")
-        result = article_import(
-            workspace=workspace, text=v["text"], title=v.get("title", ""), url=v.get("url", ""),
-            publisher=v.get("publisher", ""), source_name="api", actor=request.user,
-        )
+        if "text" not in v:  # fetched now, with a short timeout (services.articles.URL_FETCH_TIMEOUT)
+            result = article_import_url(
+                workspace=workspace, url=v["url"], watch=v["watch"], title=v.get("title", ""),
+                publisher=v.get("publisher", ""), actor=request.user,
+            )
+        else:
+            result = article_import(
+                workspace=workspace, text=v["text"], title=v.get("title", ""), url=v.get("url", ""),
+                publisher=v.get("publisher", ""), source_name="api", actor=request.user,
+            )
         article = read_committed(lambda: self.get_queryset().get(pk=result.article.pk))
         code = status.HTTP_200_OK if result.outcome == "unchanged" else status.HTTP_201_CREATED
         return Response(s.ArticleSerializer(article).data, status=code)
@@ -326,6 +334,29 @@ class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped):
     @action(detail=True, methods=["post"])
     def release(self, request, pk=None):
         return self._transition(request, "release")
+
+    @extend_schema(request=s.BulkSerializer, responses={200: s.BulkResultSerializer, 202: s.BulkResultSerializer},
+                   description="One action on many claims of a desk, each all or nothing: the answer lists the "
+                               "claims done and, for each one not done, why. More than 500 claims run as a job "
+                               "(202; its progress is on the desk's page /w/<desk>/bulk/<job>/).")
+    @action(detail=False, methods=["post"])
+    def bulk(self, request):
+        data = s.BulkSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        workspace = access.workspace_get(user=request.user, slug=v["workspace"])
+        bulk_services.bulk_check(workspace=workspace, actor=request.user, action=v["action"])
+        items = bulk_services.clean_items([{"id": c["id"], "revision": c.get("revision")} for c in v["claims"]])
+        params = bulk_services.clean_params(workspace=workspace, action=v["action"], data=v,
+                                            time_zone=selectors.own_time_zone(user=request.user))
+        if len(items) > bulk_services.JOB_THRESHOLD:
+            job = bulk_services.bulk_job_create(
+                workspace=workspace, actor=request.user, action=v["action"], items=items, params=params)
+            return Response({"applied": [], "failed": [], "job": job.pk, "status": job.status},
+                            status=status.HTTP_202_ACCEPTED)
+        result = bulk_services.bulk_apply(workspace=workspace, actor=request.user, action=v["action"], items=items,
+                                          params=params)
+        return Response({"applied": result.applied, "failed": result.failures, "job": None, "status": "done"})
 
     @extend_schema(request=s.ReattachSerializer, responses={200: s.ClaimSerializer}, parameters=[IF_MATCH])
     @action(detail=True, methods=["post"])
@@ -556,3 +587,62 @@ class ExportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped)
         spec = records_export.FORMATS[job.format]
         return FileResponse(file, content_type=spec.content_type, as_attachment=True,
                             filename=f"verdicts-{job.pk}.{spec.extension}")
+
+
+# --- Assignments ---------------------------------------------------------------------------
+
+@extend_schema_view(list=extend_schema(description="Assignments of your desks: filter by workspace, assignee "
+                                                   "(username), kind, claim, article and overdue."))
+class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped):
+    """Who checks what by when. Admins of the desk assign, change and unassign; every member reads."""
+
+    serializer_class = s.AssignmentSerializer
+    filterset_class = f.AssignmentFilter
+    ordering_fields = ["id", "due_at", "created_at"]
+
+    def get_queryset(self):
+        return selectors.assignments_for_list(assignments=access.assignments_of(self.request.user))
+
+    @extend_schema(request=s.AssignmentWriteSerializer, responses={201: s.AssignmentSerializer})
+    def create(self, request):
+        # Who may assign is asked first: a member who may not is told that, not what is wrong with the body.
+        slug = _slug_in_body(request)
+        workspace = access.workspace_get(user=request.user, slug=slug, field="workspace") if slug else None
+        if workspace is not None:
+            require(request.user, "annotations.assign", workspace, ASSIGN_DENIED)
+        data = s.AssignmentWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        if workspace is None or workspace.slug != v["workspace"]:
+            workspace = access.workspace_get(user=request.user, slug=v["workspace"], field="workspace")
+            require(request.user, "annotations.assign", workspace, ASSIGN_DENIED)
+        claim = article = None
+        if "claim" in v:
+            claim = access.claim_get(user=request.user, claim_id=v["claim"], workspace_slug=workspace.slug,
+                                     field="claim")
+        else:
+            article = access.article_get(user=request.user, article_id=v["article"], workspace_slug=workspace.slug,
+                                         field="article")
+        assignment = assignment_services.assign(
+            actor=request.user, workspace=workspace, claim=claim, article=article,
+            assignee=access.user_get_by_username(username=v["assignee"], field="assignee"),
+            due_at=v["due_at"], note=v["note"],
+        )
+        return Response(s.AssignmentSerializer(read_committed(lambda: self.get_queryset().get(pk=assignment.pk))).data,
+                        status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.AssignmentUpdateSerializer, responses={200: s.AssignmentSerializer})
+    def partial_update(self, request, pk=None):
+        """Change the due date (null: none), the note, or mark the work done."""
+        assignment = self.get_object()
+        require(request.user, "annotations.assign", assignment.workspace, ASSIGN_DENIED)
+        data = s.AssignmentUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        assignment_services.assignment_update(actor=request.user, assignment=assignment, **data.validated_data)
+        return Response(s.AssignmentSerializer(read_committed(lambda: self.get_queryset().get(pk=assignment.pk))).data)
+
+    @extend_schema(request=None, responses={204: None})
+    def destroy(self, request, pk=None):
+        assignment = self.get_object()
+        assignment_services.unassign(actor=request.user, assignment=assignment)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -7,11 +7,11 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from annotations import outbox, validation
+from annotations import audit, outbox, validation
 from annotations.anchoring import Selectors, reanchor, selectors_for, trim_span
 from annotations.audit import as_actor
 from annotations.errors import ConflictError
-from annotations.models import AnchorStatus, Article, ArticleVersion, Claim, Source
+from annotations.models import AnchorStatus, Article, ArticleVersion, Claim, ClaimState, Source
 from annotations.permissions import require
 from annotations.services.sources import source_check_enqueue
 
@@ -21,6 +21,9 @@ SOURCE_FIELDS = ("url", "title", "publisher", "quote", "stance", "accessed_on", 
 EDIT_DENIED = "Only the author can edit a claim, and only while it is a draft or has changes requested."
 DELETE_DENIED = "Only the author can delete a claim, and only while it is a draft."
 REATTACH_DENIED = "Only the author or a desk admin can re-attach a claim."
+CONFIRM_POSITION_DENIED = "Only the author or a desk admin can confirm where a claim moved."
+# Waiting for a person after a new version: re-attach these by hand.
+NEEDS_A_PERSON = (AnchorStatus.ORPHANED, AnchorStatus.CHANGED)
 
 
 # Who may act, asked before anything looks at the input (the API asks these before it
@@ -200,10 +203,13 @@ def claim_reattach(
     start: int,
     end: int,
 ) -> Claim:
-    """Anchor an orphaned claim to a span of its article's current version, by hand."""
+    """Anchor an orphaned claim, or one whose words changed meaning, to a span of its
+    article's current version, by hand."""
     claim_reattach_check(claim=claim, actor=actor)
-    if claim.anchor_status != AnchorStatus.ORPHANED:
-        raise ValidationError({"claim": "Only an orphaned claim can be re-attached."})
+    if claim.anchor_status not in NEEDS_A_PERSON:
+        raise ValidationError(
+            {"claim": "Only an orphaned claim, or one whose words changed meaning, can be re-attached."}
+        )
     version = claim.article.versions.order_by("-number").first()
     if version is None:  # an article always has a version; say so rather than crash if not
         raise ValidationError({"claim": "The claim's article has no text to re-attach it to."})
@@ -214,8 +220,34 @@ def claim_reattach(
         claim=claim, actor=actor, revision=revision,
         version=version, exact=selectors.exact, prefix=selectors.prefix, suffix=selectors.suffix,
         start_offset=selectors.start, end_offset=selectors.end,
-        anchor_status=AnchorStatus.REATTACHED, anchor_score=None,
+        anchor_status=AnchorStatus.REATTACHED, anchor_score=None, anchor_previous_exact="",
     )
+    return claim
+
+
+@as_actor
+@transaction.atomic
+def claim_position_confirm(*, claim: Claim, actor: User, revision: int) -> Claim:
+    """A person read the word diff of a `changed` move and confirms the claim's new
+    position: it becomes a normal anchor (`confirmed`), and the trail says what changed.
+    Not an edit of the claim: the verdict and who last edited it stay as they were."""
+    require(actor, "annotations.confirm_position", claim, CONFIRM_POSITION_DENIED)
+    if claim.anchor_status != AnchorStatus.CHANGED:
+        raise ValidationError(
+            {"claim": "Only a claim whose words changed meaning in a new version needs its position confirmed."}
+        )
+    if not isinstance(revision, int) or isinstance(revision, bool):
+        raise ValidationError({"revision": "revision must be the whole number of the claim revision you read."})
+    reason = (f"Confirmed the new position after the article changed: "
+              f"“{claim.anchor_previous_exact}” now reads “{claim.exact}”.")[:1000]
+    with audit.context(actor_id=actor.pk, reason=reason):
+        matched = Claim.objects.filter(pk=claim.pk, revision=revision, anchor_status=AnchorStatus.CHANGED).update(
+            anchor_status=AnchorStatus.CONFIRMED, anchor_score=None, anchor_previous_exact="",
+            revision=F("revision") + 1, updated_at=timezone.now(),
+        )
+    if matched != 1:
+        raise ConflictError("This claim changed since you opened the page. Nothing was done; reload it.")
+    claim.refresh_from_db()
     return claim
 
 
@@ -224,32 +256,59 @@ def article_reanchor_claims(*, article: Article, version: ArticleVersion) -> dic
 
     Runs inside the import's transaction. Orphans keep their old, still valid anchor.
     Re-anchoring is not an edit: it does not bump the revision a person is editing.
+
+    The meaning-change guard: a `changed` move keeps the quote it had before (for the
+    word diff) and stays `changed` through later versions until a person confirms or
+    re-attaches it. An approved claim that moves `changed` or is orphaned is flagged
+    (`article_changed_at`) for the reviewer queue; its verdict stays until a person acts.
     """
-    counts = {"exact": 0, "fuzzy": 0, "orphaned": 0}
+    counts = {"exact": 0, "fuzzy": 0, "changed": 0, "orphaned": 0}
     claims = (
         Claim.objects.select_for_update()
         .filter(article=article)
         .exclude(version=version)
         .select_related("version")
     )
+    now = timezone.now()
     for claim in claims:
         old = Selectors(claim.exact, claim.prefix, claim.suffix, claim.start_offset, claim.end_offset)
         anchor = reanchor(claim.version.text, version.text, old)
+        pending = claim.anchor_status == AnchorStatus.CHANGED
+        status, score = anchor.status, anchor.score
+        if pending and status in (AnchorStatus.EXACT, AnchorStatus.FUZZY):
+            # Still waiting for a person: a later, quieter edit does not settle it.
+            status, score = AnchorStatus.CHANGED, score if score is not None else claim.anchor_score
         counts[anchor.status] += 1
-        if anchor.selectors is None:
-            Claim.objects.filter(pk=claim.pk).update(
-                anchor_status=AnchorStatus.ORPHANED, anchor_score=None
-            )
-            continue
-        new = anchor.selectors
-        Claim.objects.filter(pk=claim.pk).update(
-            version=version,
-            exact=new.exact,
-            prefix=new.prefix,
-            suffix=new.suffix,
-            start_offset=new.start,
-            end_offset=new.end,
-            anchor_status=anchor.status,
-            anchor_score=anchor.score,
+        flag = {}
+        if (claim.state == ClaimState.APPROVED and claim.article_changed_at is None
+                and status in (AnchorStatus.CHANGED, AnchorStatus.ORPHANED)):
+            flag = {"article_changed_at": now}
+        reason = (
+            f"Version {version.number} of the article changed the claim's words: {'; '.join(anchor.reasons)}."
+            if anchor.status == AnchorStatus.CHANGED else
+            f"Version {version.number} of the article no longer has the claim's text."
+            if anchor.status == AnchorStatus.ORPHANED else None
         )
+        with audit.context(reason=reason):
+            if anchor.selectors is None:
+                Claim.objects.filter(pk=claim.pk).update(
+                    anchor_status=AnchorStatus.ORPHANED, anchor_score=None, **flag
+                )
+                continue
+            new = anchor.selectors
+            Claim.objects.filter(pk=claim.pk).update(
+                version=version,
+                exact=new.exact,
+                prefix=new.prefix,
+                suffix=new.suffix,
+                start_offset=new.start,
+                end_offset=new.end,
+                anchor_status=status,
+                anchor_score=score,
+                anchor_previous_exact=(
+                    (claim.anchor_previous_exact if pending else claim.exact)
+                    if status == AnchorStatus.CHANGED else ""
+                ),
+                **flag,
+            )
     return counts

@@ -7,13 +7,13 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from annotations import audit, outbox, publishing
 from annotations.audit import as_actor
 from annotations.errors import ConflictError, PermissionDenied
-from annotations.models import Claim, ClaimState, Review, Workspace
+from annotations.models import Assignment, AssignmentKind, Claim, ClaimState, Review, Workspace
 from annotations.permissions import can, require
 from annotations.workflow import EVENT_NAMES, TRANSITIONS
 
@@ -154,17 +154,37 @@ def claim_take_next(*, workspace: Workspace, actor: User) -> Claim | None:
     """Hold the oldest waiting claim for review. Two reviewers never get the same one:
     the row is locked with FOR UPDATE SKIP LOCKED, so a concurrent taker skips it.
 
-    A claim whose hold ran out is taken first (it has waited longest); otherwise the
-    oldest submitted one. Two probes, each on an index that holds only its own kind
-    (claim_hold_expiry_idx, claim_waiting_idx), so claims being reviewed are never read.
+    A claim assigned to the reviewer is taken first (soonest due first); then a claim whose
+    hold ran out (it has waited longest); otherwise the oldest submitted one. A claim
+    assigned to someone else is left to them until the desk's grace period past its due
+    date. Three probes, each on an index that holds only its own kind
+    (assignment_open_assignee_idx, claim_hold_expiry_idx, claim_waiting_idx), so claims
+    being reviewed are never read.
     """
     if not can(actor, "annotations.view_queue", workspace):
         raise PermissionDenied("Only reviewers and admins of this desk review claims.")
+    now = timezone.now()
     mine_to_take = Claim.objects.filter(workspace=workspace).exclude(created_by=actor).exclude(last_edited_by=actor)
+    waiting = Q(state=ClaimState.SUBMITTED) | Q(state=ClaimState.IN_REVIEW, held_until__lt=now)
+    # Assignments (services/assignments.py): a claim assigned to me comes first, soonest due
+    # first (assignment_open_assignee_idx); one assigned to someone else is theirs until it is
+    # the desk's grace period past its due date.
+    mine = Assignment.objects.filter(assignee=actor, kind=AssignmentKind.CLAIM, done_at__isnull=True)
+    # By id (a semi-join from the person's few assignments to the claims' primary key), not a
+    # join the planner may start from the claims' side of.
+    assigned_to_me = mine_to_take.filter(waiting, pk__in=mine.values("claim_id")).annotate(
+        assigned_due_at=Subquery(mine.filter(claim_id=OuterRef("pk")).values("due_at")[:1]))
+    grace_ended = now - timedelta(hours=workspace.assignment_grace_hours)
+    theirs = Assignment.objects.filter(
+        claim_id=OuterRef("pk"), kind=AssignmentKind.CLAIM, done_at__isnull=True,
+    ).exclude(assignee=actor).filter(Q(due_at__isnull=True) | Q(due_at__gte=grace_ended))
+    open_to_me = mine_to_take.exclude(Exists(theirs))
     claim = (
-        _lockable(mine_to_take.filter(state=ClaimState.IN_REVIEW, held_until__lt=timezone.now()))
+        _lockable(assigned_to_me).order_by(F("assigned_due_at").asc(nulls_last=True), "submitted_at", "id")
+        .first()
+        or _lockable(open_to_me.filter(state=ClaimState.IN_REVIEW, held_until__lt=now))
         .order_by("held_until", "id").first()
-        or _lockable(mine_to_take.filter(state=ClaimState.SUBMITTED)).order_by("submitted_at", "id").first()
+        or _lockable(open_to_me.filter(state=ClaimState.SUBMITTED)).order_by("submitted_at", "id").first()
     )
     return None if claim is None else _take_locked(claim, actor)
 
@@ -201,7 +221,37 @@ def claim_decide(
 def claim_reopen(*, claim: Claim, actor: User, reason: str, revision: int) -> Claim:
     """An admin reopens an approved claim for a correction; the old verdict stays in
     the claim's history and its review, and exports carry the new dateModified."""
-    return _transition(claim=claim, actor=actor, name="reopen", revision=revision, comment=reason)
+    return _transition(claim=claim, actor=actor, name="reopen", revision=revision, comment=reason,
+                       extra={"article_changed_at": None})
+
+
+VERDICT_CONFIRM_DENIED = (
+    "Only a reviewer or admin of this desk who neither wrote nor last edited the claim can confirm its verdict."
+)
+
+
+@as_actor
+@transaction.atomic
+def claim_verdict_confirm(*, claim: Claim, actor: User, revision: int, comment: str = "") -> Claim:
+    """The article changed under an approved claim (services.claims.article_reanchor_claims
+    flagged it for the queue) and a reviewer confirms the verdict stands: the flag goes,
+    the trail records who confirmed it and why. Reopening instead is claim_reopen."""
+    require(actor, "annotations.confirm_verdict", claim, VERDICT_CONFIRM_DENIED)
+    if claim.state != ClaimState.APPROVED or claim.article_changed_at is None:
+        raise ValidationError({"claim": "Only an approved claim whose article changed since the verdict "
+                                        "waits for its verdict to be confirmed."})
+    if not isinstance(revision, int) or isinstance(revision, bool):
+        raise ValidationError({"revision": "revision must be the whole number of the claim revision you read."})
+    reason = "The article changed since the verdict; the verdict stands." + (
+        f" {comment.strip()}" if (comment or "").strip() else "")
+    with audit.context(actor_id=actor.pk, reason=reason[:1000]):
+        matched = Claim.objects.filter(
+            pk=claim.pk, revision=revision, state=ClaimState.APPROVED, article_changed_at__isnull=False
+        ).update(article_changed_at=None, revision=F("revision") + 1, updated_at=timezone.now())
+    if matched != 1:
+        raise ConflictError("This claim changed since you opened the queue. Nothing was done; reload it.")
+    claim.refresh_from_db()
+    return claim
 
 
 HOLD_RELEASE_DENIED = "Only an admin of this desk can release another reviewer's hold."

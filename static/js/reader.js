@@ -10,6 +10,10 @@
 // Keyboard: the text is a read-only editable region (contenteditable, every change
 // refused), so the browser draws a caret that the arrow keys move, Shift+arrows select
 // as in any text field, and screen readers follow the caret. `m` marks the selection.
+//
+// Suggested check-worthy sentences (annotations/checkworthiness.py) are listed in the side
+// panel and outlined in the text (a dotted outline, no fill: not a claim); `s` moves between
+// them, `a` marks the one in focus as a claim, `x` dismisses it.
 (function () {
   "use strict";
 
@@ -145,6 +149,7 @@
     index.replaceChildren(...list.childNodes);
     reader.dataset.version = text.dataset.version;
     colours(reader);
+    applySuggestions();
     indexText();
     current = -1;
     if (shown) openClaim(shown, { scroll: "none" });
@@ -268,8 +273,8 @@
 
   // --- Marking and re-attaching ------------------------------------------------------------------
 
-  async function markClaim() {
-    const selectors = selectorsFromSelection() || pending;
+  async function markClaim(given = null) {
+    const selectors = given || selectorsFromSelection() || pending;
     if (!selectors) return showError("Select the words of the claim in the article first.");
     if (editor && !editor.confirmDiscard(panelForm())) return;
     const { rect, ...body } = selectors;
@@ -307,6 +312,156 @@
     } catch (error) {
       showError(error.message);
     }
+  }
+
+  // --- Suggested sentences: accept (a claim with the sentence as its selection) or dismiss -------
+  // Dismissals are kept in this browser (localStorage), per version of the article: they only
+  // hide a hint, so nothing is lost if another browser shows it again.
+
+  const suggestionBox = document.getElementById("suggestions");
+  const dismissedKey = () => `factcheck.suggestions.dismissed.${reader.dataset.version}`;
+
+  function dismissed() {
+    try {
+      return new Set(JSON.parse(localStorage.getItem(dismissedKey()) || "[]"));
+    } catch (e) {
+      return new Set();
+    }
+  }
+
+  function suggestionItems() {
+    return suggestionBox ? Array.from(suggestionBox.querySelectorAll(".suggestion-item")) : [];
+  }
+
+  const suggestionKey = (item) => `${item.dataset.start}-${item.dataset.end}`;
+
+  function piece(tag, start, chars) {
+    const element = document.createElement(tag);
+    element.className = "seg";
+    element.dataset.s = String(start);
+    element.textContent = chars.join("");
+    return element;
+  }
+
+  // Outlines [start, end) of text no claim covers: the pieces it crosses are split, each new
+  // piece keeping its code-point offset in data-s, the sentence's part becoming a <mark>.
+  function outline(start, end, key) {
+    for (const seg of Array.from(article.querySelectorAll(".seg:not(.hl)"))) {
+      const a = segOffset(seg);
+      const chars = Array.from(seg.textContent);
+      if (a + chars.length <= start || a >= end) continue;
+      const from = Math.max(start, a) - a;
+      const to = Math.min(end, a + chars.length) - a;
+      const mark = piece("mark", a + from, chars.slice(from, to));
+      mark.classList.add("sugg");
+      mark.dataset.sugg = key;
+      mark.title = "Suggested sentence, not a claim";
+      const pieces = [mark];
+      if (from > 0) pieces.unshift(piece("span", a, chars.slice(0, from)));
+      if (to < chars.length) pieces.push(piece("span", a + to, chars.slice(to)));
+      seg.replaceWith(...pieces);
+    }
+  }
+
+  // Shows the suggestions still open: not dismissed, not covered by a claim, same version.
+  function applySuggestions() {
+    if (!suggestionBox) return;
+    const gone = dismissed();
+    const claimed = Array.from(article.querySelectorAll(".seg.hl")).map((seg) =>
+      [segOffset(seg), segOffset(seg) + countCodePoints(seg.textContent)]);
+    const sameVersion = suggestionBox.dataset.version === reader.dataset.version;
+    for (const item of suggestionItems()) {
+      const start = parseInt(item.dataset.start, 10);
+      const end = parseInt(item.dataset.end, 10);
+      if (!sameVersion || gone.has(suggestionKey(item)) || claimed.some(([a, b]) => a < end && start < b)) {
+        item.remove();
+        continue;
+      }
+      outline(start, end, suggestionKey(item));
+    }
+    suggestionBox.hidden = suggestionItems().length === 0;
+  }
+
+  function focusSuggestion(item) {
+    suggestionItems().forEach((other) => other.classList.toggle("current", other === item));
+    article.querySelectorAll("mark.sugg.current").forEach((mark) => mark.classList.remove("current"));
+    const mark = article.querySelector(`mark.sugg[data-sugg="${suggestionKey(item)}"]`);
+    if (mark) {
+      mark.classList.add("current");
+      mark.scrollIntoView({ block: "center" });
+    }
+    item.focus({ preventScroll: true });
+  }
+
+  // The suggestion in focus: its item in the panel, or the outlined sentence holding the caret.
+  function focusedSuggestion() {
+    const active = document.activeElement && document.activeElement.closest(".suggestion-item");
+    if (active && suggestionBox && suggestionBox.contains(active)) return active;
+    const selection = window.getSelection();
+    if (!selection || !selection.rangeCount || !selection.isCollapsed || !article.contains(selection.anchorNode)) return null;
+    const node = selection.anchorNode;
+    const mark = (node.nodeType === Node.TEXT_NODE ? node.parentElement : node).closest("mark.sugg");
+    return mark ? suggestionItems().find((item) => suggestionKey(item) === mark.dataset.sugg) || null : null;
+  }
+
+  async function acceptSuggestion(item) {
+    if (item.dataset.busy) return;
+    item.dataset.busy = "1";
+    const start = parseInt(item.dataset.start, 10);
+    const end = parseInt(item.dataset.end, 10);
+    await markClaim({
+      version: parseInt(reader.dataset.version, 10),
+      exact: codePoints.slice(start, end).join(""),
+      prefix: codePoints.slice(Math.max(0, start - 32), start).join(""),
+      suffix: codePoints.slice(end, end + 32).join(""),
+      start: start,
+      end: end,
+    });
+    delete item.dataset.busy; // still listed if marking failed (the toast says why)
+  }
+
+  function dismissSuggestion(item) {
+    const key = suggestionKey(item);
+    const gone = dismissed();
+    gone.add(key);
+    try {
+      localStorage.setItem(dismissedKey(), JSON.stringify(Array.from(gone)));
+    } catch (e) { /* storage off or full: dismissed on this page only */ }
+    const mark = article.querySelector(`mark.sugg[data-sugg="${key}"]`);
+    if (mark) {
+      mark.classList.remove("sugg", "current");
+      mark.removeAttribute("title");
+      delete mark.dataset.sugg;
+    }
+    pristine = article.cloneNode(true);
+    const list = suggestionItems();
+    const next = list[list.indexOf(item) + 1] || list[list.indexOf(item) - 1];
+    item.remove();
+    suggestionBox.hidden = suggestionItems().length === 0;
+    if (next) focusSuggestion(next);
+    else article.focus();
+  }
+
+  function nextSuggestion() {
+    const list = suggestionItems();
+    if (!list.length) return;
+    const at = list.findIndex((item) => item.classList.contains("current"));
+    focusSuggestion(list[(at + 1) % list.length]);
+  }
+
+  if (suggestionBox) {
+    suggestionBox.addEventListener("click", (event) => {
+      const item = event.target.closest(".suggestion-item");
+      if (!item) return;
+      if (event.target.closest("[data-action=accept-suggestion]")) acceptSuggestion(item);
+      else if (event.target.closest("[data-action=dismiss-suggestion]")) dismissSuggestion(item);
+    });
+    article.addEventListener("click", (event) => {
+      const mark = event.target.closest("mark.sugg");
+      if (!mark || !window.getSelection().isCollapsed) return;
+      const item = suggestionItems().find((i) => suggestionKey(i) === mark.dataset.sugg);
+      if (item) focusSuggestion(item);
+    });
   }
 
   // --- The text: selectable with mouse and keyboard, never changed --------------------------------
@@ -355,7 +510,7 @@
     }
   });
   popover.addEventListener("mousedown", (event) => event.preventDefault()); // keep the selection
-  popover.querySelector("[data-action=mark]").addEventListener("click", markClaim);
+  popover.querySelector("[data-action=mark]").addEventListener("click", () => markClaim());
   document.querySelectorAll("[data-action=help]").forEach((b) =>
     b.addEventListener("click", () => { help.hidden = !help.hidden; }));
   help.addEventListener("click", () => { help.hidden = true; });
@@ -373,6 +528,16 @@
     if (inField || inEditor) return;
     if (event.key === "?") { help.hidden = !help.hidden; event.preventDefault(); return; }
     if (event.key === "m" || event.key === "M") { event.preventDefault(); markClaim(); return; }
+    if (event.key === "s" && suggestionItems().length) { event.preventDefault(); nextSuggestion(); return; }
+    if (event.key === "a" || event.key === "x") {
+      const item = focusedSuggestion();
+      if (item) {
+        event.preventDefault();
+        if (event.key === "a") acceptSuggestion(item);
+        else dismissSuggestion(item);
+        return;
+      }
+    }
     if (!items.length) return;
     if (event.key === "j" || event.key === "k") {
       event.preventDefault();
@@ -389,6 +554,7 @@
   });
 
   colours(reader);
+  applySuggestions();
   indexText();
   // Arriving at #claim-N (e.g. after saving on the full page) shows that claim.
   const fromHash = window.location.hash.match(/^#claim-(\d+)$/);

@@ -1,0 +1,363 @@
+"""Scoring two claims as claims: restatement, claimant and quote.
+
+Pure functions (no database): the service (annotations/services/matching.py) fetches the
+candidates from an index and scores them here; bench/matching.py and the tests score the
+labelled pair set (tests/data/matching_pairs.jsonl) with the same code.
+
+1. Attribution is taken out of the text before scoring: "X said (that)", "according to X",
+   "X told reporters", quotation marks, and the claimant's own name; first-person pronouns
+   stand for the claimant, so they go too. Who said it is compared once, by the claimant
+   signal, instead of inflating (or deflating) the word overlap.
+2. Three lexical scorers: IDF-weighted cosine over the restatement's words, over restatement +
+   quote, and character-trigram similarity of the restatements (like pg_trgm).
+3. Each score is standardised against the desk's background, i.e. unrelated pairs
+   (z = (s - mean) / sd), and the z-scores are averaged: one scale, not the larger of two.
+4. Claimant: the same claimant adds CLAIMANT_BOOST; two different named claimants subtract
+   CLAIMANT_PENALTY when the pair leans on names (both restatements name an entity).
+5. The result goes through a logistic to 0..1 (the stored ClaimMatch.score); a desk's
+   threshold is on that scale.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+# Added to the mean z-score when the claimants are the same person or body.
+CLAIMANT_BOOST = 0.8
+# Subtracted when both claimants are named, differ, and the restatements name entities.
+CLAIMANT_PENALTY = 0.8
+# The default threshold (0..1), calibrated on tests/data/matching_pairs.jsonl; a desk's own
+# threshold replaces it once it has enough confirm/dismiss decisions (services/matching.py).
+DEFAULT_THRESHOLD = 0.50
+
+STOPWORDS = frozenset(re.split(
+    r"\s+",
+    """a an the and or but if of in on at to for from by with about as into onto than then that this
+    these those it its it's is are was were be been being has have had do does did will would shall
+    should may might can could must also just so such some any all both each more most very there
+    here who whom which what when where while whether how why we us our ours you your he him his she
+    her they them their i me my mine myself itself ourselves one ones now yet still only other
+    against across over under up down out off again further once after before between during
+    through upon because until like well actually fact""".strip(),
+))
+# Verbs and phrases of attribution: they say who speaks, not what is claimed.
+ATTRIBUTION_WORDS = frozenset(re.split(
+    r"\s+",
+    """say says said saying tell tells told telling add adds added adding note notes noted noting
+    stress stresses stressed emphasize emphasized emphasised announce announces announced claim
+    claimed claiming insist insisted insists report reported reports according state stated
+    statement reporter reporters think""".strip(),
+))
+NAME = r"(?:[A-Z][\w’'-]+|al-[A-Z][\w’'-]+)"
+SAYS = r"(?:said|says|told|added|stressed|emphasi[sz]ed|noted|announced|insisted|claimed)"
+ATTRIBUTION_PATTERNS = [
+    # "Abadi said (that)", "Prime Minister Haider al-Abadi told France 24", ", said Sinirlioğlu"
+    re.compile(rf"\b{NAME}(?:\s+{NAME}){{0,4}}\s+{SAYS}(?:\s+(?:on|last|this)\s+\w+)?(?:\s+that)?\b"),
+    re.compile(rf",?\s*{SAYS}\s+{NAME}(?:\s+{NAME}){{0,4}}"),
+    re.compile(r"\baccording to [^,.;]*", re.I),
+    re.compile(r"\b(?:as )?reported by [^,.;]*", re.I),
+    re.compile(r"\b(?:told|telling) (?:reporters|journalists|the press)\b", re.I),
+]
+QUOTES = re.compile("[\"“”„‘’«»]")
+WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+FIRST_PERSON = frozenset({"i", "me", "my", "mine", "myself", "we", "us", "our", "ours", "ourselves"})
+# Capitals and demonyms stand for their country, compounds are one word, and a few
+# newswire synonyms are one word (asking for, striking from the air, helping).
+SYNONYMS = {
+    "ask": "request", "asked": "request", "asks": "request", "asking": "request", "appeal": "request",
+    "seek": "request", "requests": "request", "requested": "request",
+    "assistance": "help", "support": "help", "aid": "help", "assist": "help",
+    "strike": "airstrike", "strikes": "airstrike", "raid": "airstrike", "raids": "airstrike",
+    "center": "centre",
+}
+ALIASES = {
+    "moscow": "russia", "kremlin": "russia", "russian": "russia", "russians": "russia",
+    "baghdad": "iraq", "iraqi": "iraq", "iraqis": "iraq", "damascus": "syria", "syrian": "syria",
+    "washington": "us", "american": "us", "americans": "us", "america": "us",
+    "tehran": "iran", "iranian": "iran", "isil": "daesh", "isis": "daesh",
+}
+PHRASES = [
+    (re.compile(r"\bislamic state\b", re.I), "daesh"),
+    (re.compile(r"\bunited states\b", re.I), "us"),
+    (re.compile(r"\bair ?(?:strikes?|raids?|attacks?)\b|\baerial attacks?\b", re.I), "airstrike"),
+    (re.compile(r"\bprime minister\b|\bpremier\b", re.I), "premier"),
+]
+SUFFIXES = ("ations", "ation", "ing", "ed", "es", "s", "e", "ly")
+NEGATIONS = frozenset({"not", "no", "never", "n't", "without"})
+CAPITALISED = re.compile(r"\b[A-Z][a-z]+")
+
+
+def stem(word: str) -> str:
+    for suffix in SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def claimant_words(claimant: str) -> set[str]:
+    """The claimant's name as words: "Haider al-Abadi" -> {"haider", "abadi"}."""
+    words = set()
+    for w in WORD.findall(_fold(claimant)):
+        for part in w.split("-"):
+            if part not in {"al", "el", "bin", "ibn", "de", "the"} and len(part) > 1:
+                words.add(part)
+    return words
+
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).replace("-", " - ")
+    return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c)).lower()
+
+
+def content_words(text: str, claimant: str = "") -> list[str]:
+    """The words that carry the claim: attribution, quotation marks, the claimant's own name
+    and first-person pronouns (the claimant speaking) removed; stemmed."""
+    for pattern in ATTRIBUTION_PATTERNS:
+        text = pattern.sub(" ", text)
+    text = QUOTES.sub(" ", text)
+    for pattern, replacement in PHRASES:
+        text = pattern.sub(replacement, text)
+    speaker = " ".join(sorted(claimant_words(claimant)))
+    out: list[str] = []
+    for raw in WORD.findall(_fold(text)):
+        word = raw.replace("’", "'")
+        if word.endswith("n't"):
+            out.append("not")
+            word = word[:-3]
+        word = word.removesuffix("'s")
+        if word == "al":
+            continue
+        if word in FIRST_PERSON:  # the claimant speaking
+            if speaker:
+                out.extend(content_words(speaker))
+            continue
+        word = SYNONYMS.get(word, ALIASES.get(word, word))
+        if word in NEGATIONS:
+            out.append("not")
+        elif word not in STOPWORDS and word not in ATTRIBUTION_WORDS and len(word) > 1:
+            out.append(ALIASES.get(stem(word), stem(word)))
+    return out
+
+
+def trigrams(text: str) -> set[str]:
+    """pg_trgm-style trigrams of the words (padded with two spaces before, one after)."""
+    grams: set[str] = set()
+    for word in re.findall(r"[a-z0-9]+", _fold(text)):
+        padded = f"  {word} "
+        grams.update(padded[i : i + 3] for i in range(len(padded) - 2))
+    return grams
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+@dataclass
+class ClaimText:
+    """One claim prepared for scoring."""
+
+    restatement: str
+    quote: str
+    claimant: str
+    r_words: list[str] = field(default_factory=list)
+    rq_words: list[str] = field(default_factory=list)
+    r_grams: set[str] = field(default_factory=set)
+    speaker: set[str] = field(default_factory=set)
+    names: bool = False
+
+    @classmethod
+    def of(cls, *, restatement: str, quote: str, claimant: str) -> ClaimText:
+        restatement = restatement.strip()
+        r_words = content_words(restatement, claimant)
+        q_words = content_words(quote, claimant)
+        # No restatement yet: the quote stands in for it.
+        cleaned = " ".join(r_words if restatement else q_words)
+        return cls(
+            restatement=restatement, quote=quote, claimant=claimant.strip(),
+            r_words=r_words or q_words, rq_words=r_words + q_words, r_grams=trigrams(cleaned),
+            speaker=claimant_words(claimant),
+            names=bool(CAPITALISED.search(restatement[1:] if restatement else quote)),
+        )
+
+
+class Idf:
+    """Inverse document frequency over a desk's paragraphs (or any documents)."""
+
+    def __init__(self, df: Counter[str], n: int):
+        self.df, self.n = df, max(1, n)
+
+    @classmethod
+    def from_documents(cls, documents: Iterable[str]) -> Idf:
+        df: Counter[str] = Counter()
+        n = 0
+        for doc in documents:
+            n += 1
+            df.update(set(content_words(doc)))
+        return cls(df, n)
+
+    def weight(self, word: str) -> float:
+        return math.log((self.n + 1) / (self.df.get(word, 0) + 1)) + 1.0
+
+    def vector(self, words: Sequence[str]) -> dict[str, float]:
+        tf = Counter(words)
+        return {w: (1 + math.log(k)) * self.weight(w) for w, k in tf.items()}
+
+    def rarest(self, words: Iterable[str], k: int) -> list[str]:
+        return sorted(set(words), key=lambda w: (-self.weight(w), w))[:k]
+
+
+def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
+    dot = sum(v * b.get(w, 0.0) for w, v in a.items())
+    na, nb = math.sqrt(sum(v * v for v in a.values())), math.sqrt(sum(v * v for v in b.values()))
+    return dot / (na * nb) if na and nb else 0.0
+
+
+SCORERS = ("restatement", "restatement_quote", "trigram")
+
+
+def raw_scores(a: ClaimText, b: ClaimText, idf: Idf) -> dict[str, float]:
+    return {
+        "restatement": _cosine(idf.vector(a.r_words), idf.vector(b.r_words)),
+        "restatement_quote": _cosine(idf.vector(a.rq_words), idf.vector(b.rq_words)),
+        "trigram": _jaccard(a.r_grams, b.r_grams),
+    }
+
+
+@dataclass
+class Background:
+    """Mean and standard deviation of each scorer over unrelated pairs."""
+
+    mean: dict[str, float]
+    sd: dict[str, float]
+
+    @classmethod
+    def of_pairs(cls, pairs: Iterable[tuple[ClaimText, ClaimText]], idf: Idf) -> Background:
+        values: dict[str, list[float]] = {name: [] for name in SCORERS}
+        for a, b in pairs:
+            for name, s in raw_scores(a, b, idf).items():
+                values[name].append(s)
+        mean, sd = {}, {}
+        for name, xs in values.items():
+            m = sum(xs) / len(xs) if xs else 0.0
+            v = sum((x - m) ** 2 for x in xs) / (len(xs) - 1) if len(xs) > 1 else 0.0
+            mean[name], sd[name] = m, max(math.sqrt(v), 0.02)
+        return cls(mean, sd)
+
+    @classmethod
+    def sample(cls, claims: Sequence[ClaimText], idf: Idf, *, groups: Sequence[object] | None = None,
+               size: int = 400, seed: int = 0) -> Background:
+        """Random pairs of a desk's claims stand in for unrelated pairs (nearly all are);
+        pairs with the same group (e.g. the same article) are skipped."""
+        rng = random.Random(seed)
+        pairs: list[tuple[ClaimText, ClaimText]] = []
+        n = len(claims)
+        for _ in range(size * 4):
+            if len(pairs) >= size or n < 2:
+                break
+            i, j = rng.randrange(n), rng.randrange(n)
+            if i != j and (groups is None or groups[i] != groups[j]):
+                pairs.append((claims[i], claims[j]))
+        return cls.of_pairs(pairs, idf)
+
+    def to_json(self) -> dict:
+        return {"mean": self.mean, "sd": self.sd}
+
+    @classmethod
+    def from_json(cls, data: dict) -> Background:
+        return cls(dict(data["mean"]), dict(data["sd"]))
+
+
+# Background of the demo desk (the 72 claims of tests/data/matching_pairs.jsonl, 400 random
+# pairs from different articles): used until a desk has enough claims for its own.
+DEFAULT_BACKGROUND = Background(
+    mean={"restatement": 0.108, "restatement_quote": 0.082, "trigram": 0.194},
+    sd={"restatement": 0.117, "restatement_quote": 0.089, "trigram": 0.135},
+)
+
+
+@dataclass
+class Score:
+    score: float  # 0..1
+    combined: float  # mean z-score plus the claimant adjustment
+    shared: list[str]
+    same_claimant: bool | None  # None: a claimant is missing
+    parts: dict[str, float]
+
+
+def same_claimant(a: ClaimText, b: ClaimText) -> bool | None:
+    if not a.speaker or not b.speaker:
+        return None
+    return bool(a.speaker & b.speaker)
+
+
+def score(a: ClaimText, b: ClaimText, idf: Idf, background: Background) -> Score:
+    parts = raw_scores(a, b, idf)
+    z = [(parts[name] - background.mean[name]) / background.sd[name] for name in SCORERS]
+    combined = sum(z) / len(z)
+    same = same_claimant(a, b)
+    if same:
+        combined += CLAIMANT_BOOST
+    elif same is False and a.names and b.names:
+        combined -= CLAIMANT_PENALTY
+    shared = sorted(set(a.r_words) & set(b.r_words), key=lambda w: -idf.weight(w))
+    return Score(
+        score=round(1 / (1 + math.exp(-(combined - 2.0))), 4), combined=combined,
+        shared=shared, same_claimant=same, parts=parts,
+    )
+
+
+def evaluate(labels: Sequence[int], scores: Sequence[float], threshold: float) -> dict[str, float]:
+    tp = sum(1 for y, s in zip(labels, scores, strict=True) if y and s >= threshold)
+    fp = sum(1 for y, s in zip(labels, scores, strict=True) if not y and s >= threshold)
+    positives = sum(labels)
+    return {
+        "recall": tp / positives if positives else 0.0,
+        "precision": tp / (tp + fp) if tp + fp else 1.0,
+        "false_pairs": fp,
+        "threshold": threshold,
+    }
+
+
+def calibrate(labels: Sequence[int], scores: Sequence[float], *, precision: float = 0.9) -> float:
+    """The lowest threshold whose precision is at least `precision` (most recall)."""
+    good = [t for t in set(scores) if evaluate(labels, scores, t)["precision"] >= precision]
+    return min(good) if good else 1.0
+
+
+def pair_set_scores(rows: Sequence[dict], paragraphs: Sequence[str], *,
+                    empty_restatements: bool = False) -> tuple[list[int], list[Score]]:
+    """Score a labelled pair set (tests/data/matching_pairs.jsonl rows) the way a desk holding
+    those claims would: word frequencies from the articles' paragraphs, the background from
+    random pairs of the set's claims from different articles."""
+    idf = Idf.from_documents(paragraphs)
+
+    def text(side: dict) -> ClaimText:
+        return ClaimText.of(restatement="" if empty_restatements else side["restatement"],
+                            quote=side["quote"], claimant=side["claimant"])
+
+    claims = {(s["article"], s["quote"], s["restatement"]): s for row in rows for s in (row["a"], row["b"])}
+    sides = list(claims.values())
+    background = Background.sample([text(s) for s in sides], idf, groups=[s["article"] for s in sides], size=400)
+    return [int(row["label"]) for row in rows], [score(text(row["a"]), text(row["b"]), idf, background) for row in rows]
+
+
+def reason(claim, other) -> dict:
+    """Why two claims (anything with claim_reviewed, exact, claimant) were matched, in words
+    an editor reads: the telling words they share (as written) and whether the claimant is
+    the same."""
+    a = ClaimText.of(restatement=claim.claim_reviewed, quote=claim.exact, claimant=claim.claimant)
+    b = ClaimText.of(restatement=other.claim_reviewed, quote=other.exact, claimant=other.claimant)
+    shared = set(a.rq_words) & set(b.rq_words)
+    words: list[str] = []
+    for raw in WORD.findall(f"{other.claim_reviewed} {other.exact}"):
+        key = content_words(raw)
+        if key and key[0] in shared and raw.lower() not in (w.lower() for w in words):
+            words.append(raw)
+            shared.discard(key[0])
+    return {"shared": words[:8], "same_claimant": same_claimant(a, b)}
