@@ -361,3 +361,107 @@ def reason(claim, other) -> dict:
             words.append(raw)
             shared.discard(key[0])
     return {"shared": words[:8], "same_claimant": same_claimant(a, b)}
+
+
+# --- Suggesting claimant and restatement for the claim editor (issue 14) -------------------
+# Title words dropped from the front of a speaker's name: "Iraqi Prime Minister Haider al-Abadi"
+# -> "Haider al-Abadi".
+TITLE_WORDS = frozenset(re.split(
+    r"\s+",
+    """iraqi russian syrian iranian american us chinese prime minister deputy defense defence foreign
+    president vice senior official spokesman spokeswoman head chief general lawmaker mp the
+    ministry""",
+))
+SPEAKER = rf"{NAME}(?:\s+{NAME}){{0,5}}"
+_SPEAKER_PATTERNS = [
+    # "..., said Lavrov", "” said Hakim al-Zamili" (the quote is replaced by "quote," first)
+    re.compile(rf",\s*{SAYS}\s+(?P<who>{SPEAKER})"),
+    # "Abadi said", "Haider al-Abadi told France 24", "Al-Zamili told reporters"
+    re.compile(rf"(?P<who>{SPEAKER})\s+{SAYS}\b"),
+    # "according to the Kremlin"
+    re.compile(rf"\baccording to (?:the )?(?P<who>{SPEAKER})"),
+]
+_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+[\"”’]?|$)", re.M)
+_PRONOUN_SUBJECTS = {
+    "I": "{n}", "I'm": "{n} is", "I’m": "{n} is", "I've": "{n} has", "I’ve": "{n} has",
+    "I'd": "{n} would", "I’d": "{n} would", "I'll": "{n} will", "I’ll": "{n} will",
+    "me": "{n}", "my": "{n}'s", "My": "{n}'s", "myself": "{n}",
+    "We": "{n}", "we": "{n}", "us": "{n}", "our": "{n}'s", "Our": "{n}'s",
+    "We’ll": "{n} will", "we’ll": "{n} will", "We'll": "{n} will", "we'll": "{n} will",
+}
+_FIRST_PERSON_WORD = re.compile(r"\b(?:[Ww]e['’]ll|I['’](?:m|ve|d|ll)|I|me|my|My|myself|We|we|us|our|Our)\b")
+MAX_RESTATEMENT = 75
+# Quotation marks, but not apostrophes inside words ("It’s", "we’ll").
+_QUOTE_MARKS = re.compile(r"[\"“”„«»]|(?<!\w)[‘’]|[‘’](?!\w)")
+_WE_VERBS = {"have": "has", "are": "is", "were": "was", "do": "does", "don't": "doesn't", "don’t": "doesn’t"}
+
+
+def _clean_speaker(who: str) -> str:
+    words = who.split()
+    while words and words[0].lower().strip("’'s") in TITLE_WORDS:
+        words.pop(0)
+    # Days of the week and a news agency picked up after the verb ("said Thursday") are not names.
+    words = [w for w in words if w.lower() not in {"monday", "tuesday", "wednesday", "thursday",
+                                                   "friday", "saturday", "sunday", "reuters"}]
+    name = " ".join(words)
+    return "" if name in {"", "He", "She", "They", "It"} else name
+
+
+def _speaker_in(sentence: str) -> str:
+    outside = re.sub(r"^[^“]*”", " quote, ", sentence)  # a quote opened in an earlier sentence
+    outside = re.sub(r"[“\"][^”\"]*[”\"]?", " quote, ", outside)  # attribution sits outside the quote
+    for pattern in _SPEAKER_PATTERNS:
+        for m in pattern.finditer(outside):
+            name = _clean_speaker(m.group("who"))
+            if name:
+                return name
+    return ""
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", QUOTES.sub("", text)).strip().lower()
+
+
+def suggest_claimant(quote: str, context_text: str) -> str:
+    """Who said the quote, from the attribution in the sentence holding it, else the one after,
+    else the one before (a pronoun "he said" points back to the last named speaker)."""
+    sentences = [s.strip() for s in _SENTENCE.findall(context_text or "") if s.strip()]
+    key = _norm(quote)[:60]
+    at = next((i for i, s in enumerate(sentences) if key and key in _norm(s)), None)
+    if at is None:
+        return _speaker_in(quote)
+    for i in (at, at + 1, at - 1):
+        if 0 <= i < len(sentences):
+            name = _speaker_in(sentences[i])
+            if name:
+                return name
+    return ""
+
+
+def suggest_restatement(quote: str, claimant: str) -> str:
+    """A short neutral sentence: quotation marks and attribution removed, first person turned
+    into the claimant, cut at a clause boundary when over MAX_RESTATEMENT characters."""
+    text = _QUOTE_MARKS.sub("", quote or "")
+    for pattern in ATTRIBUTION_PATTERNS[:2]:
+        text = pattern.sub("", text)
+    text = re.sub(r"\b(?:I|we) think(?: that)?\s+", "", text)
+    text = re.sub(r"\s+", " ", text).strip(" ,;:-–")
+    short = claimant.split()[-1] if claimant else ""
+    if short:
+        text = re.sub(r"\b([Ww]e) (have|are|were|do|don['’]t)\b",
+                      lambda m: f"{m.group(1)} {_WE_VERBS[m.group(2)]}", text)
+        text = _FIRST_PERSON_WORD.sub(lambda m: _PRONOUN_SUBJECTS[m.group(0)].format(n=short), text)
+    if len(text) > MAX_RESTATEMENT:
+        for sep in (", but ", "; ", ", which ", ", if ", " but ", ", "):
+            head = text.split(sep)[0]
+            if 20 <= len(head) <= MAX_RESTATEMENT:
+                text = head
+                break
+    text = text.rstrip(" ,;:.")
+    return (text[:1].upper() + text[1:] + ".") if text else ""
+
+
+def suggest_claimant_and_restatement(quote: str, context_text: str) -> tuple[str, str]:
+    """(claimant, restatement) suggested for the claim editor; either may be ""."""
+    claimant = suggest_claimant(quote, context_text)
+    return claimant, suggest_restatement(quote, claimant)

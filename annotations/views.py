@@ -15,6 +15,7 @@ from annotations.api.parsers import JSONTooDeep, UnstorableText, json_loads_limi
 from annotations.errors import ConflictError, PermissionDenied
 from annotations.forms import ArticleAddForm, ArticleFilterForm, ClaimForm, SourceFormSet
 from annotations.importing import ArticleFileError, parse_upload
+from annotations.matching import suggest_claimant_and_restatement
 from annotations.permissions import can
 from annotations.services.articles import article_import, article_import_url
 from annotations.services.bulk import actions_for as bulk_actions_for
@@ -58,6 +59,18 @@ def _read_json(request) -> dict:
     if not isinstance(body, dict):
         raise ValidationError({"body": "The request body must be a JSON object."})
     return body
+
+
+def _field_suggestions(claim) -> dict[str, str]:
+    """What the editor offers for an empty claimant or restatement, read from the quote and
+    the attribution around it in the article (matching needs both). The version's text is
+    already loaded with the claim: no query."""
+    if claim.claimant and claim.claim_reviewed:
+        return {}
+    claimant, restatement = suggest_claimant_and_restatement(claim.exact, claim.version.text)
+    offers = {"claimant": "" if claim.claimant else claimant,
+              "claim_reviewed": "" if claim.claim_reviewed else restatement}
+    return {field: value for field, value in offers.items() if value}
 
 
 @login_required
@@ -315,6 +328,7 @@ def claim_edit(request, workspace_slug: str, claim_id: int):
         "unsaved": form.is_bound and not notice,
         "notice": notice,
         "panel": panel,
+        "suggestions": _field_suggestions(claim) if editable else {},
     }
     if panel:
         response = render(request, "annotations/_claim_panel.html", context, status=status)

@@ -174,5 +174,19 @@
       window.confirm("This claim has changes that are not saved. Discard them? (A copy stays in this browser.)"),
   });
 
+  // "Use suggestion: …" beside an empty claimant or restatement: fills the field (which stays
+  // editable and counts as a change), then the offer goes. Delegated, so the side panel's
+  // swapped-in forms need nothing more.
+  document.addEventListener("click", (event) => {
+    const offer = event.target.closest("button.use-suggestion");
+    if (!offer) return;
+    const field = document.getElementById(offer.dataset.target);
+    if (!field) return;
+    field.value = offer.dataset.value;
+    field.dispatchEvent(new Event("input", { bubbles: true }));
+    field.focus();
+    offer.remove();
+  });
+
   document.querySelectorAll("form.claim-form").forEach(attach);
 })();
