@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
+import psycopg
 import pytest
 
 # Playwright's sync API keeps an event loop on the main thread; Django would
@@ -160,11 +161,20 @@ def _flush_as_owner(self) -> None:
         connection = connections[db_name]
         tables = connection.introspection.django_table_names(only_existing=True, include_views=False)
         statements = connection.ops.sql_flush(no_style(), tables, allow_cascade=self.available_apps is not None)
-        with connect_as() as owner:
-            owner.execute("ALTER TABLE annotations_auditevent DISABLE TRIGGER audit_no_truncate")
-            for statement in statements:
-                owner.execute(statement)
-            owner.execute("ALTER TABLE annotations_auditevent ENABLE TRIGGER audit_no_truncate")
+        # A worker process of the test may still be finishing a task: the flush's locks can
+        # then deadlock with it, and Postgres aborts one side. The flush tries again.
+        for attempt in range(6):
+            try:
+                with connect_as() as owner:
+                    owner.execute("ALTER TABLE annotations_auditevent DISABLE TRIGGER audit_no_truncate")
+                    for statement in statements:
+                        owner.execute(statement)
+                    owner.execute("ALTER TABLE annotations_auditevent ENABLE TRIGGER audit_no_truncate")
+                break
+            except psycopg.errors.DeadlockDetected:
+                if attempt == 5:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
         inhibit = self.available_apps is not None or (
             self.serialized_rollback and hasattr(connection, "_test_serialized_contents"))
         if not inhibit:
