@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 
+from seeding import fill_new_columns, in_throwaway_database  # noqa: E402  (after the settings module is named)
 
 
 def rss_bytes() -> int:
@@ -79,46 +80,13 @@ COPY (SELECT c.id, a.title, a.url, c.exact, c.claim_reviewed, c.claimant, c.clai
 """
 
 
-def fill_new_columns(sql: str) -> str:
-    """The seed INSERT, plus an empty value for any NOT NULL text column without a default
-    that it does not name (columns added after this bench was written)."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("""SELECT column_name FROM information_schema.columns
-                           WHERE table_name = 'annotations_claim' AND is_nullable = 'NO' AND column_default IS NULL
-                             AND data_type IN ('text', 'character varying')""")
-        named = sql.split("SELECT", 1)[0]
-        extra = [name for (name,) in cursor.fetchall() if name not in named]
-    if not extra:
-        return sql
-    columns, rest = sql.split(")\nSELECT ", 1)
-    values, tail = rest.split("\n  FROM generate_series", 1)
-    return (f"{columns}, {', '.join(extra)})\nSELECT {values}, {', '.join(repr('') for _ in extra)}"
-            f"\n  FROM generate_series{tail}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description="Time the CSV of the claims list.")
     parser.add_argument("--claims", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3, help="runs of each; the fastest counts")
     args = parser.parse_args()
 
-    import django
-
-    django.setup()
-    from django.db import connection
-    from django.test.utils import setup_test_environment
-
-    setup_test_environment()
-    connection.settings_dict["TEST"]["NAME"] = "test_factcheck_bench_csv"
-    print("creating a throwaway database ...", file=sys.stderr)
-    connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    try:
-        run(args)
-    finally:
-        connection.close()
-        connection.creation.destroy_test_db("test_factcheck_bench_csv", verbosity=0)
+    in_throwaway_database("test_factcheck_bench_csv", lambda: run(args))
 
 
 def run(args) -> None:
