@@ -180,16 +180,10 @@ class Article(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    # Watching the page at `url` for the publisher's edits (services.articles.article_watch_check):
-    # a conditional GET with what the page last answered; unchanged pages are checked less often.
+    # Watching the page at `url` for the publisher's edits (services.articles.article_watch_check).
+    # Switching it on or off is an editorial decision, on the audit trail; the checks' own
+    # bookkeeping is in ArticleWatch, which is not audited.
     watch = models.BooleanField(default=False)
-    etag = models.CharField(max_length=300, blank=True)
-    last_modified = models.CharField(max_length=100, blank=True)
-    last_checked_at = models.DateTimeField(null=True, blank=True)
-    next_check_at = models.DateTimeField(null=True, blank=True)
-    check_interval = models.PositiveIntegerField(default=0, help_text="Seconds until the next check.")
-    check_failures = models.PositiveIntegerField(default=0, help_text="Failed checks in a row.")
-    check_error = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -211,12 +205,40 @@ class Article(models.Model):
             GinIndex(SearchVector("title", config="english"), name="article_title_search_idx"),
             # Articles page: the publisher filter.
             models.Index(fields=["workspace", "publisher"], name="article_ws_publisher_idx"),
-            # The watch: watched articles due for a check (services.articles.articles_watch_due).
-            models.Index(fields=["next_check_at"], condition=Q(watch=True), name="article_watch_due_idx"),
         ]
 
     def __str__(self) -> str:
         return self.title
+
+
+class ArticleWatch(models.Model):
+    """The checks of a watched article's page: what the page last answered (for a conditional
+    GET) and when to check it next. Machine bookkeeping, not on the audit trail: a check that
+    finds the page unchanged writes here and nowhere else (services.articles.article_watch_check).
+    A row exists while the article has been watched at least once; `next_check_at` is null
+    while the watch is off or has stopped after failing (`stopped_at`)."""
+
+    article = models.OneToOneField(Article, on_delete=models.CASCADE, primary_key=True, related_name="watch_state")
+    etag = models.CharField(max_length=300, blank=True)
+    last_modified = models.CharField(max_length=100, blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    next_check_at = models.DateTimeField(null=True, blank=True)
+    check_interval = models.PositiveIntegerField(default=0, help_text="Seconds until the next check.")
+    check_failures = models.PositiveIntegerField(default=0, help_text="Failed checks in a row.")
+    check_error = models.CharField(max_length=500, blank=True)
+    stopped_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the watch stopped checking after failing too long."
+    )
+
+    class Meta:
+        indexes = [
+            # The watch: articles due for a check (services.articles.articles_watch_due).
+            models.Index(fields=["next_check_at"], condition=Q(next_check_at__isnull=False),
+                         name="article_watch_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Watch of article {self.article_id}"
 
 
 class ArticleVersion(models.Model):
@@ -858,6 +880,45 @@ class ClaimMatch(models.Model):
 
     def __str__(self) -> str:
         return f"Claim {self.claim_id} may match claim {self.other_id} (score {self.score}, {self.status})"
+
+
+class ClaimEmbedding(models.Model):
+    """A claim's restatement as a sentence embedding (annotations/embeddings.py), for matching.
+
+    Derived data, not on the audit trail: recomputed whenever the restatement's text
+    (`text_sha256`) or the model differs. `vector` holds float32 values, unit length."""
+
+    claim = models.OneToOneField(Claim, on_delete=models.CASCADE, primary_key=True, related_name="embedding")
+    model = models.CharField(max_length=100)
+    text_sha256 = models.CharField(max_length=64)
+    vector = models.BinaryField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Embedding of claim {self.claim_id} ({self.model})"
+
+
+class SuggestionDismissal(models.Model):
+    """A suggested check-worthy sentence someone dismissed, for everyone on the desk: the
+    reader stops suggesting [start, end) (code points) of that version."""
+
+    version = models.ForeignKey(ArticleVersion, on_delete=models.CASCADE, related_name="dismissals")
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    dismissed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # One dismissal per sentence; the reader reads them by version (the unique index).
+            models.UniqueConstraint(fields=["version", "start", "end"], name="dismissal_unique"),
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="dismissal_span_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Dismissed suggestion {self.start}-{self.end} of version {self.version_id}"
 
 
 class TaskFailure(models.Model):
