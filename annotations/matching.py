@@ -12,10 +12,16 @@ labelled pair set (tests/data/matching_pairs.jsonl) with the same code.
    quote, and character-trigram similarity of the restatements (like pg_trgm).
 3. Each score is standardised against the desk's background, i.e. unrelated pairs
    (z = (s - mean) / sd), and the z-scores are averaged: one scale, not the larger of two.
-4. Claimant: the same claimant adds CLAIMANT_BOOST; two different named claimants subtract
-   CLAIMANT_PENALTY when the pair leans on names (both restatements name an entity).
-5. The result goes through a logistic to 0..1 (the stored ClaimMatch.score); a desk's
-   threshold is on that scale.
+4. With the sentence-embedding model (annotations/embeddings.py) and both restatements
+   embedded, the cosine of the two vectors is standardised the same way and averaged, half
+   and half, with the lexical mean: the words say what is shared, the model what is meant
+   ("would welcome Russian airstrikes" ~ "ready to accept Russian strikes").
+5. Claimant: the same claimant adds CLAIMANT_BOOST; two different named claimants subtract
+   CLAIMANT_PENALTY when the pair leans on names (both restatements name an entity). A state
+   ("Russia") against a person ("Ilya Rogachev") is neither: an official speaks for the state.
+6. The result goes through a logistic to 0..1 (the stored ClaimMatch.score), centred so that
+   the calibrated threshold is DEFAULT_THRESHOLD with or without the model (OFFSETS); a
+   desk's threshold is on that scale.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import random
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 # Added to the mean z-score when the claimants are the same person or body.
@@ -35,6 +41,9 @@ CLAIMANT_PENALTY = 0.8
 # The default threshold (0..1), calibrated on tests/data/matching_pairs.jsonl; a desk's own
 # threshold replaces it once it has enough confirm/dismiss decisions (services/matching.py).
 DEFAULT_THRESHOLD = 0.50
+# Where the logistic is centred, per kind of score: the combined score calibrated on the pair
+# set (precision 0.9) for words alone, and for words and the model, maps to DEFAULT_THRESHOLD.
+OFFSETS = {"lexical": 2.0, "semantic": 1.18}
 
 STOPWORDS = frozenset(re.split(
     r"\s+",
@@ -170,9 +179,11 @@ class ClaimText:
     r_grams: set[str] = field(default_factory=set)
     speaker: set[str] = field(default_factory=set)
     names: bool = False
+    # The restatement's embedding (annotations/embeddings.py), when the model is in use.
+    vector: bytes | None = None
 
     @classmethod
-    def of(cls, *, restatement: str, quote: str, claimant: str) -> ClaimText:
+    def of(cls, *, restatement: str, quote: str, claimant: str, vector: bytes | None = None) -> ClaimText:
         restatement = restatement.strip()
         r_words = content_words(restatement, claimant)
         q_words = content_words(quote, claimant)
@@ -183,6 +194,7 @@ class ClaimText:
             r_words=r_words or q_words, rq_words=r_words + q_words, r_grams=trigrams(cleaned),
             speaker=claimant_words(claimant),
             names=bool(CAPITALISED.search(restatement[1:] if restatement else quote)),
+            vector=vector if restatement else None,
         )
 
 
@@ -238,10 +250,19 @@ class Background:
 
     @classmethod
     def of_pairs(cls, pairs: Iterable[tuple[ClaimText, ClaimText]], idf: Idf) -> Background:
+        """The embedding's background needs MIN_EMBEDDED_PAIRS pairs with both vectors; until
+        then the demo desk's (EMBEDDING_MEAN, EMBEDDING_SD) stands in."""
+        from annotations import embeddings
+
         values: dict[str, list[float]] = {name: [] for name in SCORERS}
+        cosines: list[float] = []
         for a, b in pairs:
             for name, s in raw_scores(a, b, idf).items():
                 values[name].append(s)
+            if a.vector is not None and b.vector is not None:
+                cosines.append(embeddings.cosine(a.vector, b.vector))
+        if len(cosines) >= MIN_EMBEDDED_PAIRS:
+            values["embedding"] = cosines
         mean, sd = {}, {}
         for name, xs in values.items():
             m = sum(xs) / len(xs) if xs else 0.0
@@ -274,10 +295,13 @@ class Background:
 
 
 # Background of the demo desk (the 72 claims of tests/data/matching_pairs.jsonl, 400 random
-# pairs from different articles): used until a desk has enough claims for its own.
+# pairs from different articles): used until a desk has enough claims for its own. The
+# embedding's cosine over those pairs' restatements (all-MiniLM-L6-v2):
+EMBEDDING_MEAN, EMBEDDING_SD = 0.435, 0.145
+MIN_EMBEDDED_PAIRS = 50
 DEFAULT_BACKGROUND = Background(
-    mean={"restatement": 0.108, "restatement_quote": 0.082, "trigram": 0.194},
-    sd={"restatement": 0.117, "restatement_quote": 0.089, "trigram": 0.135},
+    mean={"restatement": 0.108, "restatement_quote": 0.082, "trigram": 0.194, "embedding": EMBEDDING_MEAN},
+    sd={"restatement": 0.117, "restatement_quote": 0.089, "trigram": 0.135, "embedding": EMBEDDING_SD},
 )
 
 
@@ -290,16 +314,44 @@ class Score:
     parts: dict[str, float]
 
 
+# Claimants that are a state, not a person: a capital, a demonym or the name (ALIASES).
+STATES = frozenset(ALIASES.values()) - {"daesh"}
+
+
+def _state(speaker: set[str]) -> bool:
+    return len(speaker) == 1 and ALIASES.get(next(iter(speaker)), next(iter(speaker))) in STATES
+
+
 def same_claimant(a: ClaimText, b: ClaimText) -> bool | None:
+    """True when the claimants share a name (or name the same state), False when both are
+    named and differ, None when one is missing or one is a state and the other a person."""
     if not a.speaker or not b.speaker:
         return None
-    return bool(a.speaker & b.speaker)
+    if a.speaker & b.speaker:
+        return True
+    if {ALIASES.get(w, w) for w in a.speaker} & {ALIASES.get(w, w) for w in b.speaker}:
+        return True
+    if _state(a.speaker) != _state(b.speaker):
+        return None
+    return False
 
 
-def score(a: ClaimText, b: ClaimText, idf: Idf, background: Background) -> Score:
+def score(a: ClaimText, b: ClaimText, idf: Idf, background: Background, *,
+          similarity: float | None = None) -> Score:
+    """`similarity`: the cosine of the two restatements' embeddings, when both have one."""
     parts = raw_scores(a, b, idf)
     z = [(parts[name] - background.mean[name]) / background.sd[name] for name in SCORERS]
     combined = sum(z) / len(z)
+    kind = "lexical"
+    if similarity is None and a.vector is not None and b.vector is not None:
+        from annotations import embeddings
+
+        similarity = embeddings.cosine(a.vector, b.vector)
+    if similarity is not None:
+        parts["embedding"] = similarity
+        semantic = (similarity - background.mean.get("embedding", EMBEDDING_MEAN)) / background.sd.get(
+            "embedding", EMBEDDING_SD)
+        combined, kind = (combined + semantic) / 2, "semantic"
     same = same_claimant(a, b)
     if same:
         combined += CLAIMANT_BOOST
@@ -307,7 +359,7 @@ def score(a: ClaimText, b: ClaimText, idf: Idf, background: Background) -> Score
         combined -= CLAIMANT_PENALTY
     shared = sorted(set(a.r_words) & set(b.r_words), key=lambda w: -idf.weight(w))
     return Score(
-        score=round(1 / (1 + math.exp(-(combined - 2.0))), 4), combined=combined,
+        score=round(1 / (1 + math.exp(-(combined - OFFSETS[kind]))), 4), combined=combined,
         shared=shared, same_claimant=same, parts=parts,
     )
 
@@ -330,18 +382,24 @@ def calibrate(labels: Sequence[int], scores: Sequence[float], *, precision: floa
     return min(good) if good else 1.0
 
 
-def pair_set_scores(rows: Sequence[dict], paragraphs: Sequence[str], *,
-                    empty_restatements: bool = False) -> tuple[list[int], list[Score]]:
+def pair_set_scores(rows: Sequence[dict], paragraphs: Sequence[str], *, empty_restatements: bool = False,
+                    embed: Callable[[Sequence[str]], list[bytes]] | None = None) -> tuple[list[int], list[Score]]:
     """Score a labelled pair set (tests/data/matching_pairs.jsonl rows) the way a desk holding
     those claims would: word frequencies from the articles' paragraphs, the background from
-    random pairs of the set's claims from different articles."""
+    random pairs of the set's claims from different articles. `embed` (embeddings.encode):
+    the restatements' vectors join the scorers."""
     idf = Idf.from_documents(paragraphs)
+    claims = {(s["article"], s["quote"], s["restatement"]): s for row in rows for s in (row["a"], row["b"])}
+    vectors: dict[str, bytes] = {}
+    if embed is not None and not empty_restatements:
+        restatements = sorted({s["restatement"] for s in claims.values() if s["restatement"]})
+        vectors = dict(zip(restatements, embed(restatements), strict=True))
 
     def text(side: dict) -> ClaimText:
         return ClaimText.of(restatement="" if empty_restatements else side["restatement"],
-                            quote=side["quote"], claimant=side["claimant"])
+                            quote=side["quote"], claimant=side["claimant"],
+                            vector=vectors.get(side["restatement"]))
 
-    claims = {(s["article"], s["quote"], s["restatement"]): s for row in rows for s in (row["a"], row["b"])}
     sides = list(claims.values())
     background = Background.sample([text(s) for s in sides], idf, groups=[s["article"] for s in sides], size=400)
     return [int(row["label"]) for row in rows], [score(text(row["a"]), text(row["b"]), idf, background) for row in rows]

@@ -393,6 +393,13 @@ REVIEW_REMINDER_HOURS = env_int("REVIEW_REMINDER_HOURS", 24, minimum=1)
 # Claim matching: suggestions at or above this score are shown, until a desk's own threshold
 # is calibrated from its decisions (default calibrated on tests/data/matching_pairs.jsonl).
 MATCH_THRESHOLD = env_float("MATCH_THRESHOLD", 0.50, minimum=0.0, maximum=1.0)
+# The sentence-embedding scorer of claim matching (annotations/embeddings.py): "minilm" (the
+# default; words alone when its packages are not installed) or "off" (words alone), and the
+# CPU threads the matching worker gives it.
+MATCHING_MODEL = env_str("MATCHING_MODEL", "minilm").strip().lower()
+if MATCHING_MODEL not in ("minilm", "off"):
+    raise ImproperlyConfigured(f'MATCHING_MODEL must be "minilm" or "off", not "{MATCHING_MODEL}".')
+MATCHING_MODEL_THREADS = env_int("MATCHING_MODEL_THREADS", 1, minimum=1)
 
 # --- Exports ------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from annotations.models import Claim, ClaimMatch
 from annotations.services.articles import article_import
 from annotations.services.claims import SourceChange, claim_create, claim_update
 from annotations.services.matching import (
+    claim_match_candidates,
     claim_match_coalesced,
     claim_match_decide,
     claim_match_find,
@@ -47,19 +48,33 @@ def test_the_pair_set_is_read_off_the_articles():
             assert side["restatement"]
 
 
-def test_the_scorer_on_the_pair_set_at_the_shipped_threshold(capsys):
-    """At the default threshold (calibrated on this set) precision >= 0.9; recall is what a
-    lexical scorer reaches here (0.79, below the 0.9 target: see the note)."""
+@pytest.mark.parametrize("model", [False, True], ids=["words alone", "with the model"])
+def test_the_scorer_on_the_pair_set_at_the_shipped_threshold(model, capsys):
+    """At the default threshold (calibrated on this set, for each kind of score) precision is
+    at least 0.9; recall reaches 0.9 with the sentence-embedding model, 0.8 on words alone."""
+    from annotations import embeddings
+
     rows, paragraphs = load_pair_set()
-    labels, scores = matching.pair_set_scores(rows, paragraphs)
+    labels, scores = matching.pair_set_scores(rows, paragraphs, embed=embeddings.encode if model else None)
+    assert all(("embedding" in s.parts) is model for s in scores)
     values = [s.score for s in scores]
     shipped = matching.evaluate(labels, values, matching.DEFAULT_THRESHOLD)
     calibrated = matching.evaluate(labels, values, matching.calibrate(labels, values))
     with capsys.disabled():
-        print(f"\npair set: shipped {shipped}, calibrated {calibrated}")
+        print(f"\npair set ({'model' if model else 'words'}): shipped {shipped}, calibrated {calibrated}")
     assert shipped["precision"] >= 0.9
-    assert shipped["recall"] >= 0.75
+    assert shipped["recall"] >= (0.9 if model else 0.8)
     assert calibrated["threshold"] == pytest.approx(matching.DEFAULT_THRESHOLD, abs=0.03)
+
+
+def test_a_state_and_its_official_are_not_different_claimants():
+    state = matching.ClaimText.of(restatement="Russia would strike in Iraq on request", quote="", claimant="Russia")
+    official = matching.ClaimText.of(restatement="Russia would strike Iraq if asked", quote="", claimant="Ilya Rogachev")
+    moscow = matching.ClaimText.of(restatement="Russia would strike Iraq if asked", quote="", claimant="Moscow")
+    other = matching.ClaimText.of(restatement="Iraq will ask for strikes", quote="", claimant="Hakim al-Zamili")
+    assert matching.same_claimant(state, official) is None
+    assert matching.same_claimant(state, moscow) is True
+    assert matching.same_claimant(official, other) is False
 
 
 def test_attribution_is_stripped_and_first_person_is_the_claimant():
@@ -255,7 +270,8 @@ def test_reuse_this_verdict_starts_the_draft_and_links_both_ways(demo_claims, al
     assert list(claim.sources.values_list("url", flat=True)) == ["https://www.france24.com/en/abadi"]
     assert claim.reused_from_id == earlier.pk
     assert list(Claim.objects.get(pk=earlier.pk).reused_by.all()) == [claim]
-    assert set(ClaimMatch.objects.filter(claim__in=[claim, earlier]).values_list("status", flat=True)) == {"confirmed"}
+    pair = ClaimMatch.objects.filter(claim__in=[claim, earlier], other__in=[claim, earlier])
+    assert sorted(pair.values_list("status", flat=True)) == ["confirmed", "confirmed"]
 
 
 def test_a_claim_without_a_verdict_is_not_reused(demo_claims, alice):
@@ -308,3 +324,84 @@ def test_the_editor_shows_the_reason_and_reuses_the_verdict(demo_claims, alice, 
     client.post(url, {"revision": claim.revision})
     assert Claim.objects.get(pk=claim.pk).reused_from_id == earlier.pk
     assert "verdict reused" in client.get(reverse("claim_edit", args=[claim.workspace.slug, claim.pk])).content.decode()
+
+
+# --- The sentence-embedding scorer in the service ------------------------------------------
+
+def test_matching_embeds_restatements_once_and_again_when_reworded(demo_claims, alice):
+    from annotations import embeddings
+    from annotations.models import ClaimEmbedding
+
+    groups, others = demo_claims
+    claim, other = groups["Abadi would welcome Russian airstrikes"]
+    assert not ClaimEmbedding.objects.exists()  # nothing is embedded until a match runs
+    found = {c.claim_id: c.score for c in claim_match_candidates(claim=claim)}
+    assert "embedding" in found[other.pk].parts  # the candidate's vector was made and used
+    stored = {e.claim_id: e for e in ClaimEmbedding.objects.all()}
+    assert claim.pk in stored and other.pk in stored and stored[claim.pk].model == embeddings.MODEL
+    assert stored[claim.pk].text_sha256 == embeddings.text_sha256(claim.claim_reviewed)
+    assert len(bytes(stored[claim.pk].vector)) == 4 * embeddings.DIMENSIONS
+    before = bytes(stored[claim.pk].vector)
+    claim = claim_update(claim=claim, actor=alice, revision=claim.revision,
+                         fields={"claim_reviewed": "Abadi would accept Russian bombing of Daesh in Iraq"})
+    claim_match_candidates(claim=claim)
+    again = ClaimEmbedding.objects.get(claim=claim)
+    assert again.text_sha256 == embeddings.text_sha256(claim.claim_reviewed) and bytes(again.vector) != before
+    assert ClaimEmbedding.objects.get(claim=other).updated_at == stored[other.pk].updated_at  # not redone
+
+
+def test_with_the_model_off_matching_scores_words_alone(demo_claims, settings):
+    from annotations.models import ClaimEmbedding
+
+    settings.MATCHING_MODEL = "off"
+    groups, _ = demo_claims
+    claim, other = groups["Zamili: in the coming days or weeks"]
+    candidates = {c.claim_id: c.score for c in claim_match_candidates(claim=claim)}
+    assert "embedding" not in candidates[other.pk].parts
+    assert claim_match_find(claim_id=claim.pk) >= 1
+    assert ClaimMatch.objects.filter(claim=claim, other=other).exists()
+    assert not ClaimEmbedding.objects.exists()
+
+
+def test_a_match_with_every_vector_stored_reads_in_a_fixed_number_of_queries(demo_claims, django_assert_num_queries):
+    groups, _ = demo_claims
+    claim = groups["Russia would consider airstrikes in Iraq if asked"][0]
+    claim_match_find(claim_id=claim.pk)  # embeds the claim and its candidates, warms the desk's caches
+    with django_assert_num_queries(8) as captured:
+        # 1 savepoint (the atomic block, inside the test's transaction), 2 the claim with its
+        # desk, 3 the claim's stored vector, 4 candidates with their vectors (one query, from
+        # the full-text index), 5-6 withdraw stale suggestions both ways, 7 the pairs already
+        # suggested or decided, 8 release the savepoint. Nothing is inserted or updated: every
+        # suggestion exists with its score.
+        claim_match_find(claim_id=claim.pk)
+    assert "annotations_claimembedding e" in captured.captured_queries[3]["sql"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_matches_a_claim_with_the_model(celery_worker, desk, alice):
+    """Through the matching queue: the worker loads the model, embeds both restatements and
+    stores the suggestion both ways."""
+    import time
+
+    from annotations import tasks
+    from annotations.models import ClaimEmbedding
+    from annotations.services.matching import forget_desk
+
+    forget_desk(desk)
+    claims = []
+    for code, quote, restatement in REPEATED["Abadi would welcome Russian airstrikes"]:
+        text = (ARTICLES / next(p.name for p in ARTICLES.glob(f"{code}*.txt"))).read_text()
+        article = article_import(workspace=desk, text=text, actor=alice).article
+        version = article.versions.get()
+        start = version.text.index(quote)
+        claim = claim_create(actor=alice, article=article, version=version, exact=quote, start=start,
+                             end=start + len(quote))
+        claims.append(claim_update(claim=claim, actor=alice, revision=claim.revision,
+                                   fields={"claim_reviewed": restatement, "claimant": "Haider al-Abadi"}))
+    tasks.match_claim.delay(claims[1].pk)
+    deadline = time.monotonic() + 120  # the first match loads the model
+    while time.monotonic() < deadline and not ClaimMatch.objects.filter(claim=claims[1]).exists():
+        time.sleep(0.5)
+    assert set(ClaimMatch.objects.values_list("claim_id", "other_id")) == {
+        (claims[1].pk, claims[0].pk), (claims[0].pk, claims[1].pk)}
+    assert set(ClaimEmbedding.objects.values_list("claim_id", flat=True)) == {c.pk for c in claims}

@@ -8,6 +8,13 @@ are scored as claims by annotations/matching.py (attribution stripped, standardi
 averaged, claimant boost/penalty) against the desk's own word frequencies and background,
 both cached for an hour.
 
+With the sentence-embedding model (annotations/embeddings.py, on unless MATCHING_MODEL=off
+or its packages are missing) each claim's restatement is embedded once per text (the
+ClaimEmbedding row, refreshed when the restatement or the model changes): the claim's own
+when it is matched, a candidate's when it is first scored (at most CANDIDATES_LIMIT per match,
+then stored; `manage.py matching_embed` fills a desk's in one go). The vectors come with the
+candidates in the same query.
+
 The task is coalesced: a match runs once per claim revision (a burst of N edits runs one
 match, or two when the burst outlasts a match), one at a time per claim (a Redis lock);
 it is routed to its own queue, "matching" (settings.CELERY_TASK_ROUTES).
@@ -30,9 +37,9 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Q
 
-from annotations import matching
+from annotations import embeddings, matching
 from annotations.errors import PermissionDenied
-from annotations.models import Claim, ClaimMatch, MatchStatus, Workspace
+from annotations.models import Claim, ClaimEmbedding, ClaimMatch, MatchStatus, Workspace
 
 CANDIDATES_LIMIT = 50
 POOL = 400
@@ -62,8 +69,9 @@ WITH hits AS MATERIALIZED (  -- from the index (a bitmap scan), never a walk of 
      WHERE c.id IN (SELECT id FROM hits ORDER BY id DESC LIMIT %(pool)s)
        AND c.article_id <> %(article)s AND c.id <> %(claim)s
 )
-SELECT pool.id, pool.claim_reviewed, pool.exact, pool.claimant
+SELECT pool.id, pool.claim_reviewed, pool.exact, pool.claimant, e.vector, e.text_sha256
   FROM pool
+  LEFT JOIN annotations_claimembedding e ON e.claim_id = pool.id AND e.model = %(model)s
  ORDER BY ts_rank(to_tsvector('english'::regconfig, pool.claim_reviewed::text || ' ' || pool.exact),
                   to_tsquery('english', %(query)s)) DESC, pool.id DESC
  LIMIT %(limit)s
@@ -115,7 +123,8 @@ def desk_background(workspace: Workspace, idf: matching.Idf) -> matching.Backgro
 def forget_desk(workspace: Workspace) -> None:
     """Drop the desk's cached word frequencies and background (here and in Redis)."""
     key = desk_key(workspace)
-    cache.delete_many([f"matching:idf:{key}", f"matching:background:{key}"])
+    cache.delete_many([f"matching:idf:{key}", f"matching:background:{key}:lexical",
+                       f"matching:background:{key}:{embeddings.MODEL}"])
     _memo.pop(f"idf:{key}", None)
     _memo.pop(f"background:{key}", None)
 
@@ -139,19 +148,25 @@ def _desk_idf(workspace_id: int, desk: str) -> matching.Idf:
 def _desk_background(workspace_id: int, desk: str, idf: matching.Idf) -> matching.Background:
     """Scores of random pairs of the desk's claims (from different articles), cached; the
     demo desk's background until the desk has BACKGROUND_CLAIMS claims."""
-    key = f"matching:background:{desk}"
+    key = f"matching:background:{desk}:{embeddings.model_name() or 'lexical'}"
     data = cache.get(key)
     if data is not None:
         return matching.Background.from_json(data)
+    model = embeddings.model_name()
     rows = list(
         Claim.objects.filter(workspace_id=workspace_id)
         .order_by("-id")
-        .values_list("article_id", "claim_reviewed", "exact", "claimant")[:BACKGROUND_CLAIMS]
+        .values_list("article_id", "claim_reviewed", "exact", "claimant",
+                     "embedding__model", "embedding__text_sha256", "embedding__vector")[:BACKGROUND_CLAIMS]
     )
     if len(rows) < BACKGROUND_CLAIMS:
         background = matching.DEFAULT_BACKGROUND
     else:
-        texts = [matching.ClaimText.of(restatement=r, quote=q, claimant=c) for _, r, q, c in rows]
+        texts = [
+            matching.ClaimText.of(restatement=r, quote=q, claimant=c,
+                                  vector=_fresh(r, vector, sha) if m == model and model else None)
+            for _, r, q, c, m, sha, vector in rows
+        ]
         background = matching.Background.sample(texts, idf, groups=[a for a, *_ in rows], size=400)
     cache.set(key, background.to_json(), CACHE_SECONDS)
     return background
@@ -175,6 +190,37 @@ def query_words(text: str, idf: matching.Idf) -> list[str]:
     return [w for w in dict.fromkeys(words) if PLAIN_WORD.match(w)]
 
 
+def _fresh(restatement: str, vector: bytes | memoryview | None, sha: str | None) -> bytes | None:
+    """A stored vector, if it was computed from this restatement."""
+    if vector is None or not restatement.strip() or sha != embeddings.text_sha256(restatement.strip()):
+        return None
+    return bytes(vector)
+
+
+def claim_embeddings_store(*, texts: dict[int, str]) -> dict[int, bytes]:
+    """Embed restatements (claim id -> text) and store them (ClaimEmbedding, one upsert);
+    returns the vectors. Only with the model available."""
+    ids = [pk for pk, text in texts.items() if text.strip()]
+    vectors = dict(zip(ids, embeddings.encode([texts[pk].strip() for pk in ids]), strict=True))
+    ClaimEmbedding.objects.bulk_create(
+        [ClaimEmbedding(claim_id=pk, model=embeddings.MODEL, text_sha256=embeddings.text_sha256(texts[pk].strip()),
+                        vector=vector) for pk, vector in vectors.items()],
+        update_conflicts=True, unique_fields=["claim"], update_fields=["model", "text_sha256", "vector", "updated_at"],
+    )
+    return vectors
+
+
+def claim_vector(*, claim: Claim) -> bytes | None:
+    """The claim's restatement embedding, computed and stored when missing or stale; None
+    without a restatement or without the model."""
+    if not embeddings.available() or not claim.claim_reviewed.strip():
+        return None
+    row = ClaimEmbedding.objects.filter(claim=claim, model=embeddings.MODEL).values_list(
+        "vector", "text_sha256").first()
+    vector = _fresh(claim.claim_reviewed, *row) if row else None
+    return vector or claim_embeddings_store(texts={claim.pk: claim.claim_reviewed})[claim.pk]
+
+
 @dataclass
 class Candidate:
     claim_id: int
@@ -184,21 +230,29 @@ class Candidate:
 def claim_match_candidates(*, claim: Claim) -> list[Candidate]:
     """The claim's candidates from the indexes, scored, best first."""
     idf = desk_idf(claim.workspace)
-    mine = matching.ClaimText.of(restatement=claim.claim_reviewed, quote=claim.exact, claimant=claim.claimant)
     query = " | ".join(query_words(claim.claim_reviewed, idf) + query_words(claim.exact, idf))
     if not query:
         return []
+    mine_vector = claim_vector(claim=claim)
+    mine = matching.ClaimText.of(restatement=claim.claim_reviewed, quote=claim.exact, claimant=claim.claimant,
+                                 vector=mine_vector)
     with connection.cursor() as cursor:
         cursor.execute(CANDIDATES, {
             "workspace": claim.workspace_id, "article": claim.article_id, "claim": claim.pk,
-            "query": query, "limit": CANDIDATES_LIMIT, "pool": POOL,
+            "query": query, "limit": CANDIDATES_LIMIT, "pool": POOL, "model": embeddings.MODEL,
         })
         rows = cursor.fetchall()
+    vectors: dict[int, bytes | None] = {}
+    if mine_vector is not None:
+        vectors = {pk: _fresh(r, vector, sha) for pk, r, _q, _c, vector, sha in rows}
+        missing = {pk: r for pk, r, *_ in rows if vectors[pk] is None and r.strip()}
+        if missing:  # candidates never embedded, or reworded since
+            vectors.update(claim_embeddings_store(texts=missing))
     background = desk_background(claim.workspace, idf)
     scored = [
         Candidate(pk, matching.score(
-            mine, matching.ClaimText.of(restatement=r, quote=q, claimant=c), idf, background))
-        for pk, r, q, c in rows
+            mine, matching.ClaimText.of(restatement=r, quote=q, claimant=c, vector=vectors.get(pk)), idf, background))
+        for pk, r, q, c, *_ in rows
     ]
     return sorted(scored, key=lambda c: -c.score.score)
 
