@@ -101,38 +101,45 @@ def old_scores(rows: list[dict], paragraphs: list[str], *, empty_restatements: b
 
 
 def quality() -> list[str]:
-    from annotations import matching
+    from annotations import embeddings, matching
 
     rows, paragraphs = pair_set()
     labels = [int(r["label"]) for r in rows]
     lines = [(f"pair set: {sum(labels)} positive, {len(labels) - sum(labels)} negative pairs "
               f"({PAIRS.relative_to(ROOT)})"),
-             f"  {'scorer':<44} {'threshold':>9} {'recall':>7} {'precision':>9} {'false pairs':>11}"]
+             f"  {'scorer':<62} {'threshold':>9} {'recall':>7} {'precision':>9} {'false pairs':>11}"]
 
     def line(name: str, scores: list[float], threshold: float) -> None:
         e = matching.evaluate(labels, scores, threshold)
-        lines.append(f"  {name:<44} {threshold:>9.3f} {e['recall']:>7.2f} {e['precision']:>9.2f} "
+        lines.append(f"  {name:<62} {threshold:>9.3f} {e['recall']:>7.2f} {e['precision']:>9.2f} "
                      f"{e['false_pairs']:>11}")
 
     for empty in (False, True):
         tag = "quote only" if empty else "restatement"
         old = old_scores(rows, paragraphs, empty_restatements=empty)
-        _, new = matching.pair_set_scores(rows, paragraphs, empty_restatements=empty)
-        new_values = [s.score for s in new]
         line(f"old, fixed 0.25 ({tag})", old, 0.25)
         line(f"old, calibrated for precision 0.9 ({tag})", old, matching.calibrate(labels, old))
-        line(f"new, shipped threshold ({tag})", new_values, matching.DEFAULT_THRESHOLD)
-        line(f"new, calibrated for precision 0.9 ({tag})", new_values, matching.calibrate(labels, new_values))
-        if not empty:
-            # Split-half: calibrate on one half, measure on the other (both ways).
-            order = list(range(len(rows)))
-            random.Random(SEED).shuffle(order)
-            halves = [order[::2], order[1::2]]
-            for fit, test in (halves, halves[::-1]):
-                t = matching.calibrate([labels[i] for i in fit], [new_values[i] for i in fit])
-                e = matching.evaluate([labels[i] for i in test], [new_values[i] for i in test], t)
-                lines.append(f"  new, split half (calibrated on the other half) {t:>6.3f} {e['recall']:>7.2f} "
-                             f"{e['precision']:>9.2f} {e['false_pairs']:>11}")
+        for kind, embed in (("words", None), ("words+model", None if empty else embeddings.encode)):
+            if empty and embed is None and kind != "words":
+                continue  # no restatement, nothing for the model to embed
+            _, new = matching.pair_set_scores(rows, paragraphs, empty_restatements=empty, embed=embed)
+            values = [s.score for s in new]
+            line(f"new {kind}, shipped threshold ({tag})", values, matching.DEFAULT_THRESHOLD)
+            line(f"new {kind}, calibrated for precision 0.9 ({tag})", values, matching.calibrate(labels, values))
+            if not empty:
+                # Split-half, 50 random halvings: calibrate on one half, measure on the other.
+                recall, precision = [], []
+                order = list(range(len(rows)))
+                shuffle = random.Random(SEED)
+                for _ in range(50):
+                    shuffle.shuffle(order)
+                    fit, test = order[::2], order[1::2]
+                    t = matching.calibrate([labels[i] for i in fit], [values[i] for i in fit])
+                    e = matching.evaluate([labels[i] for i in test], [values[i] for i in test], t)
+                    recall.append(e["recall"])
+                    precision.append(e["precision"])
+                lines.append(f"  {'new ' + kind + ', split half x50 (mean on the held-out half)':<72} "
+                             f"{statistics.mean(recall):>7.2f} {statistics.mean(precision):>9.2f}")
     return lines
 
 
@@ -254,24 +261,57 @@ def desk_seed(*, slug: str, claims: int, rng: random.Random) -> int:
                        f"SELECT {', '.join(columns)} FROM bench_claim ORDER BY id")
         cursor.execute("SELECT setval(pg_get_serial_sequence('annotations_claim', 'id'), "
                        "(SELECT max(id) FROM annotations_claim))")
+    seed_vectors(rows=[(r[0], r[CLAIM_COLUMNS.index("claim_reviewed")]) for r in rows], rng=rng, slug=slug)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE annotations_claim")
+        cursor.execute("VACUUM ANALYZE annotations_claimembedding")
     say(f"[{slug}] seeded in {time.perf_counter() - started:.0f} s")
     return workspace.pk
 
 
+def seed_vectors(*, rows: list[tuple[int, str]], rng: random.Random, slug: str) -> None:
+    """Every seeded claim's restatement embedding, as a desk that has run for a while has
+    them: random unit vectors (the made-up words mean nothing to the model, and reading and
+    comparing a vector costs the same whatever it holds), with the right text digest."""
+    import numpy as np
+    from django.db import connection, transaction
+
+    from annotations import embeddings
+
+    say(f"[{slug}] seeding {len(rows)} embeddings ...")
+    generator = np.random.default_rng(rng.randrange(2**32))
+    copy_sql = "COPY annotations_claimembedding (claim_id, model, text_sha256, vector, updated_at) FROM STDIN"
+    with transaction.atomic(), connection.cursor() as cursor, cursor.cursor.copy(copy_sql) as copy:
+        now = datetime.now(UTC)
+        for start in range(0, len(rows), 10_000):
+            chunk = rows[start:start + 10_000]
+            vectors = generator.standard_normal((len(chunk), embeddings.DIMENSIONS)).astype(np.float32)
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+            for (pk, restatement), v in zip(chunk, vectors, strict=True):
+                sha = embeddings.text_sha256(restatement.strip())
+                copy.write_row([pk, embeddings.MODEL, sha, v.tobytes(), now])
+
+
 # --- Latency and throughput --------------------------------------------------------------
 
-def measure(*, workspace_id: int, samples: int, rng: random.Random) -> dict:
+def measure(*, workspace_id: int, samples: int, rng: random.Random, model: bool) -> dict:
+    """`model`: with the sentence-embedding scorer; each matched claim's own vector is made
+    in the match (as for a claim just created or reworded), its candidates' are stored."""
+    from django.conf import settings
     from django.core.cache import cache
     from django.db import connection
 
-    from annotations.models import Claim, Workspace
+    from annotations import embeddings
+    from annotations.models import Claim, ClaimEmbedding, Workspace
     from annotations.services import matching as service
 
+    settings.MATCHING_MODEL = "minilm" if model else "off"
+    if model:
+        embeddings.encode(["warm the model"])
     service.forget_desk(Workspace.objects.get(pk=workspace_id))
     ids = list(Claim.objects.filter(workspace_id=workspace_id).values_list("id", flat=True))
     picked = rng.sample(ids, samples)
+    ClaimEmbedding.objects.filter(claim_id__in=picked).delete()  # each match embeds its own claim
     started = time.perf_counter()
     service.claim_match_find(claim_id=picked[0])  # fills the desk's word frequencies and background
     warm = time.perf_counter() - started
@@ -291,7 +331,7 @@ def measure(*, workspace_id: int, samples: int, rng: random.Random) -> dict:
         with connection.cursor() as cursor:
             cursor.execute(service.CANDIDATES, {
                 "workspace": claim.workspace_id, "article": claim.article_id, "claim": claim.pk, "query": query,
-                "limit": service.CANDIDATES_LIMIT, "pool": service.POOL,
+                "limit": service.CANDIDATES_LIMIT, "pool": service.POOL, "model": embeddings.MODEL,
             })
             cursor.fetchall()
         fetch.append((time.perf_counter() - t0) * 1000)
@@ -301,12 +341,13 @@ def measure(*, workspace_id: int, samples: int, rng: random.Random) -> dict:
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + service.CANDIDATES, {
             "workspace": claim.workspace_id, "article": claim.article_id, "claim": claim.pk, "query": query,
-            "limit": service.CANDIDATES_LIMIT, "pool": service.POOL,
+            "limit": service.CANDIDATES_LIMIT, "pool": service.POOL, "model": embeddings.MODEL,
         })
         plan = [row[0] for row in cursor.fetchall()]
     # Throughput of one worker: coalesced matching of claims with fresh revisions.
     batch = rng.sample(ids, min(len(ids), samples))
     cache.delete_many([f"matching:done:{pk}" for pk in batch])
+    ClaimEmbedding.objects.filter(claim_id__in=batch).delete()
     t0 = time.perf_counter()
     for pk in batch:
         service.claim_match_coalesced(claim_id=pk)
@@ -315,7 +356,8 @@ def measure(*, workspace_id: int, samples: int, rng: random.Random) -> dict:
     repeats = sum(1 for pk in batch if service.claim_match_coalesced(claim_id=pk) == -1)
     skipped = (time.perf_counter() - skipped_t0) / len(batch) * 1000
     return {
-        "claims": len(ids), "first_ms": warm * 1000, "p50": statistics.median(times), "p95": percentile(times, 0.95),
+        "model": model, "claims": len(ids), "first_ms": warm * 1000,
+        "p50": statistics.median(times), "p95": percentile(times, 0.95),
         "max": max(times), "candidates_p50": statistics.median(candidates),
         "fetch_p50": statistics.median(fetch), "fetch_p95": percentile(fetch, 0.95),
         "found_mean": statistics.mean(found),
@@ -348,16 +390,23 @@ def main() -> None:
         print("\n".join(lines), flush=True)
         rng = random.Random(SEED)
         results = []
+        from annotations import embeddings
+
         for n in args.claims:
             workspace_id = desk_seed(slug=f"m{n}", claims=n, rng=rng)
-            results.append(measure(workspace_id=workspace_id, samples=args.samples, rng=rng))
+            # Words alone first: the reference, the scorer as it was before the model.
+            results.append(measure(workspace_id=workspace_id, samples=args.samples, rng=rng, model=False))
+            if embeddings._installed():
+                results.append(measure(workspace_id=workspace_id, samples=args.samples, rng=rng, model=True))
         print(f"\nmatch time per claim (claim_match_find: candidates from the indexes, scoring, storing), "
               f"{args.samples} claims per desk:")
-        print(f"  {'claims':>8} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'fetch+score p50':>16} "
+        print(f"  {'claims':>8} {'scorer':>11} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'fetch+score p50':>16} "
               f"{'fetch p50/p95':>13} "
               f"{'first (cold) ms':>15} {'suggestions':>11} {'worker matches/s':>16} {'repeat skip ms':>14}")
         for r in results:
-            print(f"  {r['claims']:>8} {r['p50']:>7.1f} {r['p95']:>7.1f} {r['max']:>7.1f} {r['candidates_p50']:>16.1f} "
+            scorer = "words+model" if r["model"] else "words"
+            print(f"  {r['claims']:>8} {scorer:>11} {r['p50']:>7.1f} {r['p95']:>7.1f} {r['max']:>7.1f} "
+                  f"{r['candidates_p50']:>16.1f} "
                   f"{r['fetch_p50']:>6.1f}/{r['fetch_p95']:<6.1f} "
                   f"{r['first_ms']:>15.0f} {r['found_mean']:>11.2f} {r['throughput']:>16.1f} {r['repeat_ms']:>14.2f}")
             uses = [s for s in ("claim_match_document_idx",)

@@ -37,3 +37,17 @@ def _record_failure(sender=None, task_id=None, exception=None, args=None, **kwar
             task=getattr(sender, "name", str(sender))[:200], task_id=str(task_id)[:200],
             args=repr(args)[:2000], error=f"{exception.__class__.__name__}: {exception}"[:5000],
         )
+
+
+@signals.worker_process_init.connect
+def _load_the_matching_model(**kwargs):
+    """A worker process that takes the matching queue loads the sentence-embedding model as it
+    starts (in a thread: process init must be quick), so the first match is not seconds late."""
+    if "matching" not in (app.amqp.queues.consume_from or {}):
+        return
+    import threading
+
+    from annotations import embeddings
+
+    if embeddings.available():
+        threading.Thread(target=embeddings.warm, name="load-matching-model", daemon=True).start()

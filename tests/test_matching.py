@@ -69,7 +69,8 @@ def test_the_scorer_on_the_pair_set_at_the_shipped_threshold(model, capsys):
 
 def test_a_state_and_its_official_are_not_different_claimants():
     state = matching.ClaimText.of(restatement="Russia would strike in Iraq on request", quote="", claimant="Russia")
-    official = matching.ClaimText.of(restatement="Russia would strike Iraq if asked", quote="", claimant="Ilya Rogachev")
+    official = matching.ClaimText.of(restatement="Russia would strike Iraq if asked", quote="",
+                                     claimant="Ilya Rogachev")
     moscow = matching.ClaimText.of(restatement="Russia would strike Iraq if asked", quote="", claimant="Moscow")
     other = matching.ClaimText.of(restatement="Iraq will ask for strikes", quote="", claimant="Hakim al-Zamili")
     assert matching.same_claimant(state, official) is None
@@ -332,7 +333,7 @@ def test_matching_embeds_restatements_once_and_again_when_reworded(demo_claims, 
     from annotations import embeddings
     from annotations.models import ClaimEmbedding
 
-    groups, others = demo_claims
+    groups, _ = demo_claims
     claim, other = groups["Abadi would welcome Russian airstrikes"]
     assert not ClaimEmbedding.objects.exists()  # nothing is embedded until a match runs
     found = {c.claim_id: c.score for c in claim_match_candidates(claim=claim)}
@@ -405,3 +406,19 @@ def test_a_real_worker_matches_a_claim_with_the_model(celery_worker, desk, alice
     assert set(ClaimMatch.objects.values_list("claim_id", "other_id")) == {
         (claims[1].pk, claims[0].pk), (claims[0].pk, claims[1].pk)}
     assert set(ClaimEmbedding.objects.values_list("claim_id", flat=True)) == {c.pk for c in claims}
+
+
+def test_the_embedding_is_the_models_own():
+    """embeddings.encode runs the model's modules directly: the same unit vectors as
+    sentence-transformers' encode."""
+    import numpy as np
+
+    from annotations import embeddings
+
+    texts = ["Russia would consider strikes in Iraq if Baghdad asked", "Abadi would welcome Russian airstrikes"]
+    ours = np.stack([embeddings.vector(v) for v in embeddings.encode(texts)])
+    reference = embeddings._model().encode(texts, normalize_embeddings=True, show_progress_bar=False)
+    assert ours.shape == (2, embeddings.DIMENSIONS)
+    assert np.allclose(ours, reference, atol=1e-5) and np.allclose(np.linalg.norm(ours, axis=1), 1, atol=1e-5)
+    assert embeddings.cosine(embeddings.encode(texts[:1])[0], embeddings.encode(texts[1:])[0]) == pytest.approx(
+        float(reference[0] @ reference[1]), abs=1e-5)
