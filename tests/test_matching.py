@@ -2,6 +2,7 @@
 scorer on the labelled pair set; the matching queue, coalescing, reuse of a verdict and the
 per-desk threshold."""
 
+import io
 import json
 import re
 
@@ -422,3 +423,26 @@ def test_the_embedding_is_the_models_own():
     assert np.allclose(ours, reference, atol=1e-5) and np.allclose(np.linalg.norm(ours, axis=1), 1, atol=1e-5)
     assert embeddings.cosine(embeddings.encode(texts[:1])[0], embeddings.encode(texts[1:])[0]) == pytest.approx(
         float(reference[0] @ reference[1]), abs=1e-5)
+
+
+def test_matching_embed_fills_missing_and_stale_embeddings(demo_claims, alice, settings):
+    from django.core.management import CommandError, call_command
+
+    from annotations import embeddings
+    from annotations.models import ClaimEmbedding
+
+    groups, others = demo_claims
+    everyone = [c for group in groups.values() for c in group] + others
+    call_command("matching_embed", "--desk", "alice-desk", stdout=(out := io.StringIO()), stderr=io.StringIO())
+    assert f"Embedded {len(everyone)} restatements; 0 were up to date." in out.getvalue()
+    assert ClaimEmbedding.objects.count() == len(everyone)
+    reworded = claim_update(claim=everyone[0], actor=alice, revision=everyone[0].revision,
+                            fields={"claim_reviewed": "Russia would weigh a request from Iraq"})
+    call_command("matching_embed", stdout=(out := io.StringIO()), stderr=io.StringIO())
+    assert f"Embedded 1 restatements; {len(everyone) - 1} were up to date." in out.getvalue()
+    assert ClaimEmbedding.objects.get(claim=reworded).text_sha256 == embeddings.text_sha256(reworded.claim_reviewed)
+    with pytest.raises(CommandError, match="no desk with the slug"):
+        call_command("matching_embed", "--desk", "nowhere")
+    settings.MATCHING_MODEL = "off"
+    with pytest.raises(CommandError, match="model is off"):
+        call_command("matching_embed")
