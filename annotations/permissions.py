@@ -117,7 +117,13 @@ rules.add_perm("annotations.view_assignments", is_workspace_member)
 rules.add_perm("annotations.bulk_assign", is_workspace_admin)  # services/bulk.py
 rules.add_perm("annotations.reopen_claim", is_admin_of_claim_workspace)
 rules.add_perm("annotations.add_article", is_workspace_member)
+# Watching an article's page for the publisher's edits (services.articles.article_watch_set):
+# the people who add the desk's articles switch it on or off.
+rules.add_perm("annotations.watch_article", is_workspace_member)
 rules.add_perm("annotations.add_claim", is_workspace_member)
+# Dismissing a suggested sentence (or undoing that) hides a hint for the whole desk: anyone
+# who may mark claims (services/suggestions.py).
+rules.add_perm("annotations.dismiss_suggestion", is_workspace_member)
 rules.add_perm("annotations.view_claim", is_member_of_claim_workspace)
 rules.add_perm(
     "annotations.change_claim", is_member_of_claim_workspace & is_claim_author & claim_is_editable

@@ -42,6 +42,7 @@ from annotations.models import (
     RepublishJob,
     Review,
     Source,
+    SuggestionDismissal,
     Workspace,
 )
 from annotations.rendering import Mark, render_claim_items, render_highlights
@@ -231,9 +232,9 @@ def claims_for_api(*, claims: QuerySet[Claim]) -> QuerySet[Claim]:
 # The claim columns a list of the API shows, read as plain rows.
 CLAIM_ROW_FIELDS = (
     "id", "workspace_id", "article_id", "version_id", "exact", "prefix", "suffix", "start_offset", "end_offset",
-    "anchor_status", "anchor_score", "claim_reviewed", "claimant", "claim_date", "rating_id", "rationale", "state",
-    "revision", "created_by_id", "last_edited_by_id", "submitted_at", "held_by_id", "held_until",
-    "first_approved_at", "last_approved_at", "created_at", "updated_at",
+    "anchor_status", "anchor_score", "anchor_previous_exact", "article_changed_at", "claim_reviewed", "claimant",
+    "claim_date", "rating_id", "rationale", "state", "revision", "created_by_id", "last_edited_by_id", "submitted_at",
+    "held_by_id", "held_until", "first_approved_at", "last_approved_at", "created_at", "updated_at",
 )
 SOURCE_ROW_FIELDS = (
     "id", "claim_id", "url", "title", "publisher", "quote", "stance", "accessed_on", "archive_url",
@@ -332,6 +333,12 @@ def article_reader(*, article: Article) -> Reader | None:
     return Reader(version, on_version, orphans, render_highlights(version.text, marks), panel)
 
 
+def suggestion_dismissed_spans(*, version: ArticleVersion) -> set[tuple[int, int]]:
+    """The suggested sentences someone on the desk dismissed on this version, as (start,
+    end) offsets (services/suggestions.py): one query, on the dismissals' unique index."""
+    return set(SuggestionDismissal.objects.filter(version=version).values_list("start", "end"))
+
+
 # What a queue row shows besides the claim, each read by id in a small query of its own
 # rather than joined (a join of many tables costs Postgres more to plan than to run).
 _QUEUE_ROW_PARTS = (
@@ -343,7 +350,9 @@ _QUEUE_ROW_PARTS = (
 
 def queue_claims(*, workspace: Workspace, reviewer, article_id=None, rating_id=None, author_id=None):
     """The reviewer queue: claims waiting (or whose hold ran out), oldest first, with
-    what the queue shows. Uses claim_queue_idx."""
+    what the queue shows. Uses claim_queue_idx. Whether a new version of the article
+    changed or removed a claim's quote since it was submitted is its own anchor_status
+    (with anchor_previous_exact), read with the claim: no query more."""
     from django.utils import timezone
 
     now = timezone.now()
@@ -470,6 +479,7 @@ def claims_in_review(*, workspace: Workspace) -> list[Claim]:
         Claim.objects.filter(workspace=workspace, state=ClaimState.IN_REVIEW, held_until__gte=timezone.now())
         .select_related("held_by", "article")
         .only("id", "exact", "claim_reviewed", "state", "held_until", "submitted_at", "workspace_id",
+              "anchor_status", "anchor_previous_exact",  # "Article changed since it was submitted"
               "held_by__id", "held_by__username", "held_by__first_name", "held_by__last_name",
               "article__id", "article__title")
         .order_by("held_until", "id")

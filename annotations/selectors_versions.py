@@ -1,6 +1,6 @@
 """Reads for an article's versions and what changed between them (views_versions.py)."""
 
-from annotations.models import Article, ArticleVersion
+from annotations.models import Article, ArticleVersion, ArticleWatch
 
 
 def article_versions(*, article: Article) -> list[ArticleVersion]:
@@ -19,3 +19,8 @@ def article_version_pair(*, article: Article, number: int) -> tuple[ArticleVersi
     if len(versions) != 2:
         return None
     return versions[number - 1], versions[number]
+
+
+def article_watch_state(*, article: Article) -> ArticleWatch | None:
+    """The checks of the article's page (ArticleWatch), or None if it was never fetched."""
+    return ArticleWatch.objects.filter(article=article).first() if article.url else None

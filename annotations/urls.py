@@ -9,6 +9,7 @@ from annotations import (
     views_dashboard,
     views_meaning,
     views_review,
+    views_suggestions,
     views_versions,
 )
 
@@ -33,7 +34,13 @@ urlpatterns = [
          name="article_versions"),
     path("w/<slug:workspace_slug>/articles/<int:article_id>/versions/<int:number>/diff/",
          views_versions.article_version_diff, name="article_version_diff"),
+    path("w/<slug:workspace_slug>/articles/<int:article_id>/watch/", views_versions.article_watch_switch,
+         name="article_watch"),
     path("w/<slug:workspace_slug>/articles/<int:article_id>/claims/", views.claim_create_view, name="claim_create"),
+    path("w/<slug:workspace_slug>/articles/<int:article_id>/suggestions/dismiss/",
+         views_suggestions.suggestion_dismiss_view, name="suggestion_dismiss"),
+    path("w/<slug:workspace_slug>/articles/<int:article_id>/suggestions/restore/",
+         views_suggestions.suggestion_restore_view, name="suggestion_restore"),
     path("w/<slug:workspace_slug>/claims/", views_claims.claims_page, name="claims"),
     path("w/<slug:workspace_slug>/bulk/", views_claims.bulk, name="bulk"),
     path("w/<slug:workspace_slug>/bulk/<int:job_id>/", views_claims.bulk_job, name="bulk_job"),

@@ -161,10 +161,17 @@ def article_detail(request, workspace_slug: str, article_id: int):
     if request.GET.get("part") == "reader":
         return render(request, "annotations/_reader_part.html", {"article": article, "reader": reader})
     # Suggested check-worthy sentences, scored when shown (about a millisecond a version,
-    # cached per text; no query): the best 30% not already covered by a claim.
-    suggested = checkworthiness.suggestions(
-        reader.version.text, [(c["start_offset"], c["end_offset"]) for c in reader.claims]
-    ) if reader else []
+    # cached per text; no query): the best 30% not already covered by a claim, less those
+    # someone on the desk dismissed (one query; views_suggestions.py).
+    suggested = []
+    if reader:
+        dismissed = selectors.suggestion_dismissed_spans(version=reader.version)
+        suggested = [
+            s for s in checkworthiness.suggestions(
+                reader.version.text, [(c["start_offset"], c["end_offset"]) for c in reader.claims]
+            )
+            if (s.start, s.end) not in dismissed
+        ]
     context: dict[str, Any] = {"article": article, "reader": reader, "suggestions": suggested}
     if can(request.user, "annotations.assign", article.workspace):  # admins: the "Assign" form
         context.update(workspace=article.workspace, assign_kind="article", assign_target=article.pk,

@@ -87,7 +87,7 @@ LISTS = {
         "annotations_membership: the desk by its slug, with my membership",
         "annotations_claim: a page of waiting claims (claim_queue_idx) with the source problem flag",
         *ROW_PARTS),
-    "/api/v1/articles/": ("annotations_article: articles with desk, latest version and claim count",),
+    "/api/v1/articles/": ("annotations_article: articles with desk, watch state, latest version and claim count",),
     "/api/v1/article-versions/": ("annotations_articleversion: versions without their text",),
     "/api/v1/sources/": ("annotations_source: sources of my desks' claims",),
     "/api/v1/reviews/": ("annotations_review: reviews with reviewers",),

@@ -117,6 +117,7 @@ def target(world, method: str, template: str, has_body: bool) -> tuple[str, APIC
     ids = {
         "claims": claim.pk, "sources": world["source"].pk, "memberships": world["membership"].pk,
         "partners": world["partner"].pk, "workspaces": world["desk"].pk, "assignments": world["assignment"].pk,
+        "articles": world["draft"].article_id,
     }
 
     def fill(match: re.Match) -> str:

@@ -2,6 +2,8 @@
 are `changed` (never silently fuzzy), and an approved claim whose article changed waits in
 the reviewer queue until a person confirms the verdict or reopens it."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -11,7 +13,7 @@ from annotations.models import AnchorStatus, AuditEvent, Claim, ClaimState
 from annotations.services.articles import article_import
 from annotations.services.claims import claim_create, claim_position_confirm, claim_reattach
 from annotations.services.workflow import claim_reopen, claim_verdict_confirm
-from tests.conftest import ROOT, claim_in_state
+from tests.conftest import ROOT, claim_in_state, expect_queries
 
 ARTICLES = ROOT / "fixtures" / "articles"
 AIRCRAFT = (ARTICLES / "001_c037270258430dbe.txt").read_text().strip()
@@ -233,3 +235,124 @@ def test_the_buttons_answer_each_person_as_the_rules_say(client, desk, article, 
     client.force_login(crew["author"])
     response = client.post(position, {"revision": "x"}, follow=True)
     assert "Only a claim whose words changed meaning" in response.content.decode()
+
+
+# --- A claim waiting for review whose article changed ---------------------------------
+
+def submitted_with_new_text(article, crew, quote, replacement, state="submitted"):
+    claim = claim_in_state(state, article, crew, quote=quote)
+    reimport(article, article.versions.get().text.replace(quote, replacement), crew["author"])
+    claim.refresh_from_db()
+    return claim
+
+
+def queue_flags(client, desk) -> list[str]:
+    """The claims the queue page flags "Article changed since it was submitted", by id."""
+    page = client.get(reverse("queue", args=[desk.slug])).content.decode()
+    return re.findall(r'data-testid="article-changed-since-submitted" data-claim="(\d+)"', page)
+
+
+@pytest.mark.django_db
+def test_a_submitted_claim_whose_number_changed_is_flagged_in_the_queue_until_it_is_confirmed(
+        client, desk, article, crew):
+    other = claim_in_state("submitted", article, crew, quote="It is a possibility.")
+    claim = submitted_with_new_text(article, crew, "50 military aircraft", "60 military aircraft")
+    assert (claim.state, claim.anchor_status, claim.article_changed_at) == (
+        ClaimState.SUBMITTED, AnchorStatus.CHANGED, None)
+    client.force_login(crew["reviewer"])
+    page = client.get(reverse("queue", args=[desk.slug])).content.decode()
+    row = page[page.index(f'data-testid="queue-row" data-claim="{claim.pk}"'):]
+    row = row[:row.index("</tr>")]
+    article_page = reverse("article_detail", args=[desk.slug, article.pk])
+    assert (f'<a class="badge link-broken" data-testid="article-changed-since-submitted" data-claim="{claim.pk}" '
+            f'href="{article_page}#claims-index">Article changed since it was submitted</a>') in row
+    assert "was <q>50 military aircraft</q>, now <q>60 military aircraft</q>" in row
+    assert queue_flags(client, desk) == [str(claim.pk)]  # not the claim whose words stayed
+    assert other.pk != claim.pk
+
+    claim_position_confirm(claim=claim, actor=crew["author"], revision=claim.revision)
+    assert queue_flags(client, desk) == []
+    assert f'data-testid="queue-row" data-claim="{claim.pk}"' in client.get(
+        reverse("queue", args=[desk.slug])).content.decode()  # still waiting for its review
+
+
+@pytest.mark.django_db
+def test_an_orphaned_claim_in_review_is_flagged_on_the_queue_and_the_review_page_until_re_attached(
+        client, desk, article, crew):
+    quote = "50 military aircraft"
+    claim = claim_in_state("in_review", article, crew, quote=quote)
+    text = article.versions.get().text
+    paragraph = next(p for p in text.split("\n\n") if quote in p)
+    v2 = reimport(article, text.replace(paragraph, "This paragraph was rewritten entirely by the publisher."),
+                  crew["author"])
+    claim.refresh_from_db()
+    assert (claim.state, claim.anchor_status) == (ClaimState.IN_REVIEW, AnchorStatus.ORPHANED)
+    client.force_login(crew["admin"])
+    assert queue_flags(client, desk) == [str(claim.pk)]  # in the "In review" list
+    client.force_login(crew["reviewer"])
+    review = client.get(reverse("review", args=[desk.slug, claim.pk])).content.decode()
+    assert 'data-testid="article-changed-notice"' in review and "no longer has the claim" in review
+
+    at = v2.text.index("rewritten")
+    claim_reattach(claim=claim, actor=crew["author"], revision=claim.revision, exact="rewritten", start=at,
+                   end=at + len("rewritten"))
+    assert queue_flags(client, desk) == []
+    review = client.get(reverse("review", args=[desk.slug, claim.pk])).content.decode()
+    assert 'data-testid="article-changed-notice"' not in review
+
+
+@pytest.mark.django_db
+def test_a_claim_whose_words_changed_in_review_is_not_approved_until_a_person_settles_it(desk, article, crew):
+    from django.core.exceptions import ValidationError
+
+    from annotations.services.workflow import claim_decide
+
+    claim = claim_in_state("in_review", article, crew, quote="50 military aircraft")
+    text = article.versions.get().text
+    reimport(article, text.replace("50 military aircraft", "60 military aircraft"), crew["author"])
+    claim.refresh_from_db()
+    assert claim.anchor_status == AnchorStatus.CHANGED
+    events = AuditEvent.objects.count()
+    with pytest.raises(ValidationError) as refused:
+        claim_decide(claim=claim, actor=crew["reviewer"], decision="approve", comment="", revision=claim.revision)
+    assert "confirm where its words moved" in refused.value.message_dict["claim"][0]
+    claim.refresh_from_db()
+    assert claim.state == ClaimState.IN_REVIEW and AuditEvent.objects.count() == events  # nothing changed
+    claim_position_confirm(claim=claim, actor=crew["author"], revision=claim.revision)
+    claim.refresh_from_db()
+    approved = claim_decide(claim=claim, actor=crew["reviewer"], decision="approve", comment="",
+                            revision=claim.revision)
+    assert approved.state == ClaimState.APPROVED
+
+
+@pytest.mark.django_db
+def test_flagging_changed_claims_costs_the_queue_page_no_query(client, desk, article, crew):
+    # Two waiting claims and one in review, all three changed: the flag is read with the claims.
+    claim_in_state("submitted", article, crew, quote="It is a possibility.")
+    claim_in_state("submitted", article, crew, quote="Not yet")
+    claim_in_state("in_review", article, crew, quote="50 military aircraft")
+    text = article.versions.get().text.replace("It is a possibility.", "It is not a possibility.").replace(
+        "Not yet", "Not in 2016").replace("50 military aircraft", "60 military aircraft")
+    reimport(article, text, crew["author"])
+    client.force_login(crew["admin"])
+    url = reverse("queue", args=[desk.slug])
+    client.get(url)  # content types and other per-process caches
+    # The queue page's budget in tests/test_page_queries.py, unchanged.
+    with expect_queries(
+        "django_session: the session", "auth_user: the logged-in user",
+        "annotations_membership: the desk by its slug, with the user's membership (access.workspace_get)",
+        "annotations_claim: waiting claims with a source problem flag (source_problem_idx)",
+        "annotations_article: their articles' titles",
+        "annotations_ratinglabel: their ratings",
+        "auth_user: their authors",
+        "annotations_claim: the claims in review, with who holds them and their article (claim_hold_expiry_idx)",
+        "annotations_claim: the counts of waiting, held and my claims (claim_queue_idx)",
+        "annotations_claim: approved claims whose article changed since the verdict (claim_article_changed_idx)",
+        "annotations_membership: the top bar (selectors.desk_nav)",
+        "annotations_claim: the claims I hold",
+        "annotations_article: article titles for the filter",
+        "annotations_ratinglabel: the scale for the filter",
+        "auth_user: the desk's people for the author filter",
+    ):
+        response = client.get(url)
+    assert len(re.findall('data-testid="article-changed-since-submitted"', response.content.decode())) == 3

@@ -120,6 +120,8 @@ def test_the_article_reader(client, crew, desk, article, busy_desk):
         "annotations_articleversion: the latest version",
         "annotations_claim: the claims on it, as plain rows",
         "annotations_claim: orphaned claims of earlier versions, and claims whose words changed meaning",
+        "annotations_suggestiondismissal: suggested sentences the desk dismissed on this version "
+        "(selectors.suggestion_dismissed_spans)",
         NAV,
     )
 

@@ -137,15 +137,42 @@ class MembershipWriteSerializer(serializers.Serializer):
 
 
 class ArticleSerializer(serializers.ModelSerializer):
+    """An article; PATCH switches its watch (`watch`), the only field written here."""
+
     workspace: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     latest_version = serializers.IntegerField(read_only=True)
     claim_count = serializers.IntegerField(read_only=True)
+    # Not a URL field: empty for an article that was pasted or uploaded.
+    url = serializers.CharField(read_only=True, help_text="The page's web address; empty when there is none.")
+    watch = serializers.BooleanField(
+        required=False,
+        help_text="Whether the page at `url` is fetched again on a schedule for the publisher's edits. "
+                  "Switching it on checks the page within minutes (and retries a watch that stopped); "
+                  "only an article with a `url` can be watched.")
+    # The watch's checks (ArticleWatch); null for an article whose page was never fetched.
+    last_checked_at = serializers.DateTimeField(
+        source="watch_state.last_checked_at", read_only=True, allow_null=True,
+        help_text="When the page was last fetched.")
+    next_check_at = serializers.DateTimeField(
+        source="watch_state.next_check_at", read_only=True, allow_null=True,
+        help_text="When the page is fetched next; null while the watch is off or stopped.")
+    watch_failures = serializers.IntegerField(
+        source="watch_state.check_failures", read_only=True, allow_null=True,
+        help_text="Checks in a row that could not fetch the page.")
+    watch_error = serializers.CharField(
+        source="watch_state.check_error", read_only=True, allow_null=True,
+        help_text="Why the last check failed; empty when it did not.")
+    watch_stopped_at = serializers.DateTimeField(
+        source="watch_state.stopped_at", read_only=True, allow_null=True,
+        help_text="When the watch stopped checking after failing too long; switch it on again to retry.")
 
     class Meta:
         model = Article
         fields = ["id", "workspace", "title", "url", "publisher", "byline", "published_on", "language",
-                  "latest_version", "claim_count", "created_at", "updated_at", "watch", "last_checked_at"]
-        read_only_fields = ["watch", "last_checked_at"]
+                  "latest_version", "claim_count", "created_at", "updated_at", "watch", "last_checked_at",
+                  "next_check_at", "watch_failures", "watch_error", "watch_stopped_at"]
+        read_only_fields = ["title", "url", "publisher", "byline", "published_on", "language",
+                            "created_at", "updated_at"]
 
 
 class ArticleCreateSerializer(serializers.Serializer):
@@ -246,12 +273,27 @@ class ClaimSerializer(serializers.ModelSerializer):
         model = Claim
         fields = [
             "id", "workspace", "article", "version", "version_sha256", "selectors", "anchor_status",
-            "anchor_score", "claim_reviewed", "claimant", "claim_date", "rating", "rating_name",
-            "rationale", "state", "revision", "created_by", "last_edited_by", "submitted_at",
-            "held_by", "held_until", "first_approved_at", "last_approved_at", "created_at",
-            "updated_at", "sources",
+            "anchor_score", "anchor_previous_exact", "article_changed_at", "claim_reviewed", "claimant",
+            "claim_date", "rating", "rating_name", "rationale", "state", "revision", "created_by",
+            "last_edited_by", "submitted_at", "held_by", "held_until", "first_approved_at", "last_approved_at",
+            "created_at", "updated_at", "sources",
         ]
         read_only_fields = fields
+        # The meaning-change guard: what tells a client that a person must act.
+        extra_kwargs = {
+            "anchor_status": {"help_text": (
+                "How the quote moved to the article's latest version. `changed`: its words now say something "
+                "else (`anchor_previous_exact` is what they said): the author or an admin confirms the new "
+                "position (POST confirm-position/) or re-attaches it (POST reattach/). `orphaned`: its text "
+                "is gone; re-attach it.")},
+            "anchor_previous_exact": {"help_text": (
+                "While `anchor_status` is `changed`: the quote as it read before the article changed "
+                "(`selectors.exact` is what it reads now). Empty otherwise.")},
+            "article_changed_at": {"help_text": (
+                "When the article changed under this approved claim (its quote changed meaning or is gone). "
+                "Until a reviewer confirms the verdict stands (POST confirm-verdict/) or an admin reopens it, "
+                "the claim waits in the review queue; null when nothing waits.")},
+        }
 
     @extend_schema_field(SelectorsSerializer)
     def get_selectors(self, claim):
@@ -267,7 +309,8 @@ class ClaimSerializer(serializers.ModelSerializer):
             "id": claim.pk, "workspace": claim.workspace.slug, "article": claim.article_id,
             "version": claim.version_id, "version_sha256": claim.version.sha256,
             "selectors": self.get_selectors(claim), "anchor_status": claim.anchor_status,
-            "anchor_score": claim.anchor_score, "claim_reviewed": claim.claim_reviewed,
+            "anchor_score": claim.anchor_score, "anchor_previous_exact": claim.anchor_previous_exact,
+            "article_changed_at": _datetime(claim.article_changed_at), "claim_reviewed": claim.claim_reviewed,
             "claimant": claim.claimant, "claim_date": _date(claim.claim_date), "rating": claim.rating_id,
             "rating_name": claim.rating.name if claim.rating_id else None, "rationale": claim.rationale,
             "state": claim.state, "revision": claim.revision, "created_by": claim.created_by.username,
@@ -299,6 +342,8 @@ def claim_row_representation(row: dict) -> dict:
         "selectors": {"exact": row["exact"], "prefix": row["prefix"], "suffix": row["suffix"],
                       "start": row["start_offset"], "end": row["end_offset"]},
         "anchor_status": row["anchor_status"], "anchor_score": row["anchor_score"],
+        "anchor_previous_exact": row["anchor_previous_exact"],
+        "article_changed_at": _datetime(row["article_changed_at"]),
         "claim_reviewed": row["claim_reviewed"], "claimant": row["claimant"], "claim_date": _date(row["claim_date"]),
         "rating": row["rating_id"], "rating_name": row["rating_name"], "rationale": row["rationale"],
         "state": row["state"], "revision": row["revision"], "created_by": row["created_by_username"],
@@ -371,6 +416,26 @@ class BulkResultSerializer(serializers.Serializer):
 
 
 class ReattachSerializer(SelectorsSerializer):
+    revision = serializers.IntegerField(required=False, min_value=1, max_value=MAX_INT)
+
+
+class PositionConfirmSerializer(serializers.Serializer):
+    """POST /claims/{id}/confirm-position/: nothing but the revision read (or If-Match)."""
+
+    revision = serializers.IntegerField(required=False, min_value=1, max_value=MAX_INT)
+
+
+# The trail's reason holds "The article changed since the verdict; the verdict stands." and
+# the comment within its 1,000 characters (services.workflow.claim_verdict_confirm): a longer
+# comment is refused here rather than cut short there.
+VERDICT_COMMENT_MAX = 900
+
+
+class VerdictConfirmSerializer(serializers.Serializer):
+    """POST /claims/{id}/confirm-verdict/: the verdict stands, optionally saying why."""
+
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=VERDICT_COMMENT_MAX,
+                                    help_text="Why the verdict stands; recorded on the claim's trail.")
     revision = serializers.IntegerField(required=False, min_value=1, max_value=MAX_INT)
 
 

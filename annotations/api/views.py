@@ -29,7 +29,7 @@ from annotations.services import assignments as assignment_services
 from annotations.services import bulk as bulk_services
 from annotations.services import claims as claim_services
 from annotations.services import workflow
-from annotations.services.articles import article_import, article_import_url
+from annotations.services.articles import article_import, article_import_url, article_watch_set
 from annotations.services.exports import export_file_open, export_file_url, export_job_create
 from annotations.services.workspaces import (
     MEMBERS_DENIED,
@@ -173,7 +173,8 @@ class ArticleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
     ordering_fields = ["id", "created_at", "title"]
 
     def get_queryset(self):
-        return selectors.articles_for_api(articles=access.articles_of(self.request.user))
+        # The watch's checks in the same query: one row per article (a one-to-one).
+        return selectors.articles_for_api(articles=access.articles_of(self.request.user)).select_related("watch_state")
 
     @extend_schema(request=s.ArticleCreateSerializer, responses={201: s.ArticleSerializer, 200: s.ArticleSerializer})
     def create(self, request):
@@ -194,6 +195,17 @@ class ArticleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
         article = read_committed(lambda: self.get_queryset().get(pk=result.article.pk))
         code = status.HTTP_200_OK if result.outcome == "unchanged" else status.HTTP_201_CREATED
         return Response(s.ArticleSerializer(article).data, status=code)
+
+    @extend_schema(request=s.ArticleSerializer, responses={200: s.ArticleSerializer})
+    def partial_update(self, request, pk=None):
+        """Switch the watch of the article's page on or off (`watch`, the one field written)."""
+        article = self.get_object()
+        data = s.ArticleSerializer(article, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        if "watch" not in data.validated_data:
+            raise ValidationError({"watch": "Send watch: true to watch the page, or false to stop."})
+        article_watch_set(article=article, actor=request.user, watch=data.validated_data["watch"])
+        return Response(s.ArticleSerializer(read_committed(lambda: self.get_queryset().get(pk=article.pk))).data)
 
 
 class ArticleVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped):
@@ -369,6 +381,45 @@ class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped):
         write_claim(request, claim, body_revision=v.get("revision"), write=lambda revision: (
             claim_services.claim_reattach(claim=claim, actor=request.user, revision=revision,
                                           exact=v["exact"], start=v["start"], end=v["end"])))
+        return self._respond(claim.pk)
+
+    # The meaning-change guard (services.claims.article_reanchor_claims): a person settles
+    # what a new version of the article did to a claim. Re-attaching is reattach/ above.
+
+    @extend_schema(request=s.PositionConfirmSerializer, responses={200: s.ClaimSerializer}, parameters=[IF_MATCH],
+                   description="A new version of the article changed what the claim's words say "
+                               "(`anchor_status` `changed`; `anchor_previous_exact` is what they said): the author "
+                               "or an admin confirms the claim stays where it moved. `anchor_status` becomes "
+                               "`confirmed`; the audit trail records who confirmed it and both wordings. A claim "
+                               "that is not `changed` is a 400 naming `claim`.")
+    @action(detail=True, methods=["post"], url_path="confirm-position")
+    def confirm_position(self, request, pk=None):
+        claim = self.get_object()
+        require(request.user, "annotations.confirm_position", claim,
+                claim_services.CONFIRM_POSITION_DENIED)  # before the body
+        data = s.PositionConfirmSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        write_claim(request, claim, body_revision=data.validated_data.get("revision"), write=lambda revision: (
+            claim_services.claim_position_confirm(claim=claim, actor=request.user, revision=revision)))
+        return self._respond(claim.pk)
+
+    @extend_schema(request=s.VerdictConfirmSerializer, responses={200: s.ClaimSerializer}, parameters=[IF_MATCH],
+                   description="The article changed under an approved claim (`article_changed_at` is set): a "
+                               "reviewer or admin who neither wrote nor last edited it says the verdict stands. "
+                               "`article_changed_at` goes back to null and the claim leaves the queue's "
+                               "\"Article changed since the verdict\"; the audit trail records who and the "
+                               "comment. To correct the verdict instead, reopen/. A claim with nothing to "
+                               "confirm is a 400 naming `claim`.")
+    @action(detail=True, methods=["post"], url_path="confirm-verdict")
+    def confirm_verdict(self, request, pk=None):
+        claim = self.get_object()
+        require(request.user, "annotations.confirm_verdict", claim, workflow.VERDICT_CONFIRM_DENIED)  # before the body
+        data = s.VerdictConfirmSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        write_claim(request, claim, body_revision=v.get("revision"), write=lambda revision: (
+            workflow.claim_verdict_confirm(claim=claim, actor=request.user, revision=revision,
+                                           comment=v.get("comment", ""))))
         return self._respond(claim.pk)
 
 

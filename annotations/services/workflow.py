@@ -13,7 +13,7 @@ from django.utils import timezone
 from annotations import audit, outbox, publishing
 from annotations.audit import as_actor
 from annotations.errors import ConflictError, PermissionDenied
-from annotations.models import Assignment, AssignmentKind, Claim, ClaimState, Review, Workspace
+from annotations.models import AnchorStatus, Assignment, AssignmentKind, Claim, ClaimState, Review, Workspace
 from annotations.permissions import can, require
 from annotations.workflow import EVENT_NAMES, TRANSITIONS
 
@@ -56,6 +56,16 @@ def _transition(
     comment = (comment or "").strip()
     if t.needs_comment and not comment:
         raise ValidationError({"comment": "Say why in a comment; the author needs it to act."})
+    # The meaning-change guard: a verdict is never approved on words the article no longer
+    # says. The claim's position is confirmed or re-attached on the article page first.
+    unsettled = [AnchorStatus.CHANGED, AnchorStatus.ORPHANED]
+    if t.target == ClaimState.APPROVED and claim.anchor_status in unsettled:
+        raise ValidationError({"claim": (
+            "The article changed under this claim since it was submitted: confirm where its words moved, "
+            "or re-attach it, on the article page before approving it."
+            if claim.anchor_status == AnchorStatus.CHANGED else
+            "This claim's words are no longer in the article: re-attach it on the article page before approving it."
+        )})
     changes = {"state": t.target, **(extra or {})}
     if t.target == ClaimState.APPROVED:
         now = timezone.now()
@@ -63,9 +73,12 @@ def _transition(
     if t.target != ClaimState.IN_REVIEW:
         changes.update(held_by=None, held_until=None)
     with audit.context(actor_id=actor.pk, transition=EVENT_NAMES[name], reason=comment or None):
-        matched = Claim.objects.filter(
+        current = Claim.objects.filter(
             pk=claim.pk, state=claim.state, **({"revision": revision} if revision is not None else {})
-        ).update(revision=F("revision") + 1, updated_at=timezone.now(), **changes)
+        )
+        if t.target == ClaimState.APPROVED:  # nor if a new version unsettled it a moment ago
+            current = current.exclude(anchor_status__in=unsettled)
+        matched = current.update(revision=F("revision") + 1, updated_at=timezone.now(), **changes)
         if matched != 1:
             raise ConflictError(
                 "This claim changed since you opened it (someone else acted on it). "

@@ -13,7 +13,8 @@
 //
 // Suggested check-worthy sentences (annotations/checkworthiness.py) are listed in the side
 // panel and outlined in the text (a dotted outline, no fill: not a claim); `s` moves between
-// them, `a` marks the one in focus as a claim, `x` dismisses it.
+// them, `a` marks the one in focus as a claim, `x` dismisses it for the whole desk (a POST to
+// views_suggestions.py; the page leaves dismissed sentences out), with an Undo beside the list.
 (function () {
   "use strict";
 
@@ -105,6 +106,7 @@
       body: JSON.stringify(body),
       credentials: "same-origin",
     });
+    if (response.redirected) throw new Error("You were logged out. Log in again (in another tab) and retry.");
     let data = {};
     try { data = await response.json(); } catch (e) { /* not JSON */ }
     if (!response.ok) throw new Error(data.error || `The desk answered ${response.status}; try again.`);
@@ -315,19 +317,12 @@
   }
 
   // --- Suggested sentences: accept (a claim with the sentence as its selection) or dismiss -------
-  // Dismissals are kept in this browser (localStorage), per version of the article: they only
-  // hide a hint, so nothing is lost if another browser shows it again.
+  // A dismissal is the desk's: the server keeps it and leaves the sentence out of the page for
+  // everyone. The item goes at once; if the desk refuses, it comes back with the reason.
 
   const suggestionBox = document.getElementById("suggestions");
-  const dismissedKey = () => `factcheck.suggestions.dismissed.${reader.dataset.version}`;
-
-  function dismissed() {
-    try {
-      return new Set(JSON.parse(localStorage.getItem(dismissedKey()) || "[]"));
-    } catch (e) {
-      return new Set();
-    }
-  }
+  const suggestionStatus = document.getElementById("suggestion-status");
+  let lastDismissed = null; // what Undo takes back: the last one dismissed, whichever answer comes first
 
   function suggestionItems() {
     return suggestionBox ? Array.from(suggestionBox.querySelectorAll(".suggestion-item")) : [];
@@ -363,17 +358,17 @@
     }
   }
 
-  // Shows the suggestions still open: not dismissed, not covered by a claim, same version.
+  // Shows the suggestions still open: not covered by a claim, same version (the server left the
+  // dismissed ones out).
   function applySuggestions() {
     if (!suggestionBox) return;
-    const gone = dismissed();
     const claimed = Array.from(article.querySelectorAll(".seg.hl")).map((seg) =>
       [segOffset(seg), segOffset(seg) + countCodePoints(seg.textContent)]);
     const sameVersion = suggestionBox.dataset.version === reader.dataset.version;
     for (const item of suggestionItems()) {
       const start = parseInt(item.dataset.start, 10);
       const end = parseInt(item.dataset.end, 10);
-      if (!sameVersion || gone.has(suggestionKey(item)) || claimed.some(([a, b]) => a < end && start < b)) {
+      if (!sameVersion || claimed.some(([a, b]) => a < end && start < b)) {
         item.remove();
         continue;
       }
@@ -420,26 +415,88 @@
     delete item.dataset.busy; // still listed if marking failed (the toast says why)
   }
 
-  function dismissSuggestion(item) {
-    const key = suggestionKey(item);
-    const gone = dismissed();
-    gone.add(key);
-    try {
-      localStorage.setItem(dismissedKey(), JSON.stringify(Array.from(gone)));
-    } catch (e) { /* storage off or full: dismissed on this page only */ }
-    const mark = article.querySelector(`mark.sugg[data-sugg="${key}"]`);
-    if (mark) {
+  function suggestionBody(item) {
+    return {
+      version: parseInt(suggestionBox.dataset.version, 10),
+      start: parseInt(item.dataset.start, 10),
+      end: parseInt(item.dataset.end, 10),
+    };
+  }
+
+  // Takes the sentence's outline off the text and its item out of the list.
+  function hideSuggestion(item) {
+    article.querySelectorAll(`mark.sugg[data-sugg="${suggestionKey(item)}"]`).forEach((mark) => {
       mark.classList.remove("sugg", "current");
       mark.removeAttribute("title");
       delete mark.dataset.sugg;
-    }
+    });
     pristine = article.cloneNode(true);
-    const list = suggestionItems();
-    const next = list[list.indexOf(item) + 1] || list[list.indexOf(item) - 1];
+    item.classList.remove("current");
     item.remove();
     suggestionBox.hidden = suggestionItems().length === 0;
+  }
+
+  // Puts it back: in the list in text order, outlined again unless a claim covers it meanwhile.
+  function showSuggestion(item) {
+    if (item.isConnected) return;
+    const start = parseInt(item.dataset.start, 10);
+    const end = parseInt(item.dataset.end, 10);
+    const claimed = Array.from(article.querySelectorAll(".seg.hl")).some((seg) =>
+      segOffset(seg) < end && start < segOffset(seg) + countCodePoints(seg.textContent));
+    if (claimed) return;
+    const after = suggestionItems().find((other) => parseInt(other.dataset.start, 10) > start);
+    suggestionBox.querySelector(".suggestion-list").insertBefore(item, after || null);
+    outline(start, end, suggestionKey(item));
+    pristine = article.cloneNode(true);
+    suggestionBox.hidden = false;
+  }
+
+  function clearStatus() {
+    suggestionStatus.replaceChildren();
+  }
+
+  // "Dismissed ... [Undo]": the last dismissal can be taken back.
+  function offerUndo(item) {
+    const said = document.createElement("span");
+    said.textContent = "Suggestion dismissed for everyone on this desk. ";
+    const undo = document.createElement("button");
+    undo.type = "button";
+    undo.className = "linkish";
+    undo.dataset.action = "undo-dismiss";
+    undo.textContent = "Undo";
+    undo.addEventListener("click", () => restoreSuggestion(item));
+    suggestionStatus.replaceChildren(said, undo);
+  }
+
+  async function restoreSuggestion(item) {
+    try {
+      await postJSON(suggestionBox.dataset.restoreUrl, suggestionBody(item));
+    } catch (error) {
+      return showError(error.message);
+    }
+    clearStatus();
+    lastDismissed = null;
+    showSuggestion(item);
+    if (item.isConnected) focusSuggestion(item);
+    else article.focus();
+  }
+
+  async function dismissSuggestion(item) {
+    if (item.dataset.busy) return;
+    const list = suggestionItems();
+    const next = list[list.indexOf(item) + 1] || list[list.indexOf(item) - 1];
+    hideSuggestion(item);
     if (next) focusSuggestion(next);
     else article.focus();
+    lastDismissed = item;
+    clearStatus();
+    try {
+      await postJSON(suggestionBox.dataset.dismissUrl, suggestionBody(item));
+    } catch (error) {
+      showSuggestion(item); // not dismissed: listed again, and the toast says why
+      return showError(error.message);
+    }
+    if (lastDismissed === item) offerUndo(item);
   }
 
   function nextSuggestion() {
