@@ -284,8 +284,9 @@ def test_the_article_page_costs_the_same_queries_for_10_or_1000_claims(client, a
     few, _ = queries()
     add_claims(990)
     many, response = queries()
-    # session, user, article (membership-checked), latest version, claims, orphans, the top bar
-    assert len(many) == len(few) == 7, "\n".join(many)
+    # session, user, article (membership-checked), latest version, claims, orphans, the top
+    # bar, the version's dismissed suggestions
+    assert len(many) == len(few) == 8, "\n".join(many)
     assert response.content.decode().count('class="claim-item') == 1000
 
 
