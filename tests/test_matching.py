@@ -68,6 +68,31 @@ def test_the_scorer_on_the_pair_set_at_the_shipped_threshold(model, capsys):
     assert calibrated["threshold"] == pytest.approx(matching.DEFAULT_THRESHOLD, abs=0.03)
 
 
+@pytest.mark.parametrize("model", [False, True], ids=["words alone", "with the model"])
+def test_the_scorer_on_held_out_pairs(model):
+    """The shipped threshold and the scale's centre were chosen on this same set; this asks
+    what they cannot: calibrated on a random half of the pairs, how does the scorer do on the
+    other half? The mean over 20 halvings (the bench prints it over 50)."""
+    import random
+    import statistics
+
+    from annotations import embeddings
+
+    rows, paragraphs = load_pair_set()
+    labels, scores = matching.pair_set_scores(rows, paragraphs, embed=embeddings.encode if model else None)
+    values = [s.score for s in scores]
+    order, shuffle, recall, precision = list(range(len(rows))), random.Random(20151014), [], []
+    for _ in range(20):
+        shuffle.shuffle(order)
+        fit, held_out = order[::2], order[1::2]
+        threshold = matching.calibrate([labels[i] for i in fit], [values[i] for i in fit])
+        e = matching.evaluate([labels[i] for i in held_out], [values[i] for i in held_out], threshold)
+        recall.append(e["recall"])
+        precision.append(e["precision"])
+    assert statistics.mean(precision) >= 0.85
+    assert statistics.mean(recall) >= (0.85 if model else 0.72)
+
+
 def test_a_state_and_its_official_are_not_different_claimants():
     state = matching.ClaimText.of(restatement="Russia would strike in Iraq on request", quote="", claimant="Russia")
     official = matching.ClaimText.of(restatement="Russia would strike Iraq if asked", quote="",
@@ -370,13 +395,13 @@ def test_a_match_with_every_vector_stored_reads_in_a_fixed_number_of_queries(dem
     claim = groups["Russia would consider airstrikes in Iraq if asked"][0]
     claim_match_find(claim_id=claim.pk)  # embeds the claim and its candidates, warms the desk's caches
     with django_assert_num_queries(8) as captured:
-        # 1 savepoint (the atomic block, inside the test's transaction), 2 the claim with its
-        # desk, 3 the claim's stored vector, 4 candidates with their vectors (one query, from
-        # the full-text index), 5-6 withdraw stale suggestions both ways, 7 the pairs already
-        # suggested or decided, 8 release the savepoint. Nothing is inserted or updated: every
-        # suggestion exists with its score.
+        # 1 the claim with its desk, 2 the claim's stored vector, 3 candidates with their
+        # vectors (one query, from the full-text index); then the suggestions' transaction
+        # (a savepoint inside the test's): 4 savepoint, 5-6 withdraw stale suggestions both
+        # ways, 7 the pairs already suggested or decided, 8 release the savepoint. Nothing is
+        # inserted or updated: every suggestion exists with its score.
         claim_match_find(claim_id=claim.pk)
-    assert "annotations_claimembedding e" in captured.captured_queries[3]["sql"]
+    assert "annotations_claimembedding e" in captured.captured_queries[2]["sql"]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -407,6 +432,26 @@ def test_a_real_worker_matches_a_claim_with_the_model(celery_worker, desk, alice
     assert set(ClaimMatch.objects.values_list("claim_id", "other_id")) == {
         (claims[1].pk, claims[0].pk), (claims[0].pk, claims[1].pk)}
     assert set(ClaimEmbedding.objects.values_list("claim_id", flat=True)) == {c.pk for c in claims}
+
+
+def test_a_broken_model_leaves_matching_on_words(demo_claims, monkeypatch):
+    """A model that cannot load or run (a broken install, out of memory) is logged once and
+    the process matches on words alone: matches still find their pairs."""
+    from annotations import embeddings
+
+    groups, _ = demo_claims
+    claim, other = groups["Zamili: in the coming days or weeks"]
+
+    def broken():
+        raise OSError("model.safetensors: No such file or directory")
+
+    monkeypatch.setattr(embeddings, "_loaded", None)
+    monkeypatch.setattr(embeddings, "_model", broken)
+    monkeypatch.setattr(embeddings, "_broken", None)
+    candidates = {c.claim_id: c.score for c in claim_match_candidates(claim=claim)}
+    assert "embedding" not in candidates[other.pk].parts
+    assert not embeddings.available() and "No such file" in (embeddings._broken or "")
+    assert claim_match_find(claim_id=claim.pk) >= 1
 
 
 def test_the_embedding_is_the_models_own():

@@ -6,7 +6,7 @@ from typing import Literal
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from annotations import audit, fetching, validation
@@ -238,7 +238,10 @@ def article_watch_check(*, article_id: int) -> WatchOutcome:
     state: ArticleWatch | None = getattr(article, "watch_state", None)
     if not article.watch or not article.url or (state is not None and state.stopped_at is not None):
         # Switched off (or stopped) after the check was queued: nothing to fetch, nothing due.
-        ArticleWatch.objects.filter(article_id=article_id).update(next_check_at=None)
+        # Only while it still is: a watch switched on again a moment ago keeps its next check.
+        ArticleWatch.objects.filter(article_id=article_id).filter(
+            Q(article__watch=False) | Q(article__url="") | Q(stopped_at__isnull=False)
+        ).update(next_check_at=None)
         return "not_watched"
     if state is None:  # watched by a write that went around article_watch_set (the admin, SQL)
         state, _ = ArticleWatch.objects.get_or_create(article=article, defaults={"next_check_at": timezone.now()})

@@ -36,7 +36,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
 from annotations import embeddings, matching
@@ -119,7 +119,8 @@ def desk_idf(workspace: Workspace) -> matching.Idf:
 
 def desk_background(workspace: Workspace, idf: matching.Idf) -> matching.Background:
     key = desk_key(workspace)
-    return _memoised(f"background:{key}", lambda: _desk_background(workspace.pk, key, idf))
+    return _memoised(f"background:{key}:{embeddings.model_name() or 'lexical'}",
+                     lambda: _desk_background(workspace.pk, key, idf))
 
 
 def forget_desk(workspace: Workspace) -> None:
@@ -128,7 +129,8 @@ def forget_desk(workspace: Workspace) -> None:
     cache.delete_many([f"matching:idf:{key}", f"matching:background:{key}:lexical",
                        f"matching:background:{key}:{embeddings.MODEL}"])
     _memo.pop(f"idf:{key}", None)
-    _memo.pop(f"background:{key}", None)
+    _memo.pop(f"background:{key}:lexical", None)
+    _memo.pop(f"background:{key}:{embeddings.MODEL}", None)
 
 
 def _desk_idf(workspace_id: int, desk: str) -> matching.Idf:
@@ -200,27 +202,43 @@ def _fresh(restatement: str, vector: bytes | memoryview | None, sha: str | None)
 
 
 def claim_embeddings_store(*, texts: dict[int, str]) -> dict[int, bytes]:
-    """Embed restatements (claim id -> text) and store them (ClaimEmbedding, one upsert);
-    returns the vectors. Only with the model available."""
-    ids = [pk for pk, text in texts.items() if text.strip()]
-    vectors = dict(zip(ids, embeddings.encode([texts[pk].strip() for pk in ids]), strict=True))
-    ClaimEmbedding.objects.bulk_create(
-        [ClaimEmbedding(claim_id=pk, model=embeddings.MODEL, text_sha256=embeddings.text_sha256(texts[pk].strip()),
-                        vector=vector) for pk, vector in vectors.items()],
-        update_conflicts=True, unique_fields=["claim"], update_fields=["model", "text_sha256", "vector", "updated_at"],
-    )
+    """Embed restatements (claim id -> text) and store them; returns the vectors (empty when
+    the model is unavailable: the caller scores on words).
+
+    One upsert statement, rows in claim id order, on its own and never inside the match's
+    transaction: two workers storing overlapping candidates lock the rows in the same order
+    and hold them only for that statement, so they cannot deadlock. A claim deleted
+    meanwhile fails the foreign key: the vectors are still returned, nothing is stored.
+    A vector stored from a wording that has since changed is never used (its digest differs:
+    `_fresh`) and is made again the next time the claim is scored."""
+    ids = sorted(pk for pk, text in texts.items() if text.strip())
+    try:
+        vectors = dict(zip(ids, embeddings.encode([texts[pk].strip() for pk in ids]), strict=True))
+    except embeddings.Unavailable:
+        return {}
+    try:
+        with transaction.atomic():
+            ClaimEmbedding.objects.bulk_create(
+                [ClaimEmbedding(claim_id=pk, model=embeddings.MODEL, vector=vector,
+                                text_sha256=embeddings.text_sha256(texts[pk].strip()))
+                 for pk, vector in vectors.items()],
+                update_conflicts=True, unique_fields=["claim"],
+                update_fields=["model", "text_sha256", "vector", "updated_at"],
+            )
+    except IntegrityError:
+        pass
     return vectors
 
 
 def claim_vector(*, claim: Claim) -> bytes | None:
     """The claim's restatement embedding, computed and stored when missing or stale; None
-    without a restatement or without the model."""
+    without a restatement, or without the model."""
     if not embeddings.available() or not claim.claim_reviewed.strip():
         return None
     row = ClaimEmbedding.objects.filter(claim=claim, model=embeddings.MODEL).values_list(
         "vector", "text_sha256").first()
     vector = _fresh(claim.claim_reviewed, *row) if row else None
-    return vector or claim_embeddings_store(texts={claim.pk: claim.claim_reviewed})[claim.pk]
+    return vector or claim_embeddings_store(texts={claim.pk: claim.claim_reviewed}).get(claim.pk)
 
 
 @dataclass
@@ -275,18 +293,22 @@ def claim_match_scores(*, claim: Claim) -> dict[int, float]:
     return {c.claim_id: c.score.score for c in claim_match_candidates(claim=claim)}
 
 
-@transaction.atomic
 def claim_match_find(*, claim_id: int) -> int:
     """Store suggestions both ways for every candidate at or above the desk's threshold.
 
     Idempotent. A dismissed or confirmed pair keeps its decision; suggestions that fell
-    below the threshold (the claim was reworded) are withdrawn."""
+    below the threshold (the claim was reworded) are withdrawn. Candidates are read and
+    embedded first; only the suggestions are written in one transaction."""
     claim = Claim.objects.select_related("workspace").filter(pk=claim_id).first()
     if claim is None:
         return 0
     threshold = desk_threshold(claim.workspace)
     best = [c for c in claim_match_candidates(claim=claim) if c.score.score >= threshold][:MAX_SUGGESTIONS]
-    scores = {c.claim_id: c.score.score for c in best}
+    with transaction.atomic():
+        return _suggestions_store(claim=claim, scores={c.claim_id: c.score.score for c in best})
+
+
+def _suggestions_store(*, claim: Claim, scores: dict[int, float]) -> int:
     ClaimMatch.objects.filter(claim=claim, status=MatchStatus.SUGGESTED).exclude(other_id__in=scores).delete()
     ClaimMatch.objects.filter(other=claim, status=MatchStatus.SUGGESTED).exclude(claim_id__in=scores).delete()
     existing = {

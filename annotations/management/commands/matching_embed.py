@@ -7,7 +7,7 @@ from tqdm import tqdm
 
 from annotations import embeddings
 from annotations.models import Claim, Workspace
-from annotations.services.matching import claim_embeddings_store
+from annotations.services.matching import claim_embeddings_store, forget_desk
 
 BATCH = 256
 
@@ -24,7 +24,7 @@ class Command(BaseCommand):
                 "Claim matching's model is off (MATCHING_MODEL=off) or not installed: there is nothing "
                 "to embed with. See README, \"Claim matching\"."
             )
-        claims = Claim.objects.exclude(claim_reviewed="")
+        claims = Claim.objects.exclude(claim_reviewed__regex=r"^\s*$")  # a blank restatement has nothing to embed
         if desk:
             workspace = Workspace.objects.filter(slug=desk).first()
             if workspace is None:
@@ -42,8 +42,17 @@ class Command(BaseCommand):
                     continue
                 batch[pk] = text
                 if len(batch) >= BATCH:
-                    done += len(claim_embeddings_store(texts=batch))
+                    done += self.store(batch)
                     batch = {}
             if batch:
-                done += len(claim_embeddings_store(texts=batch))
+                done += self.store(batch)
+        # The desks' cached backgrounds were sampled with fewer vectors: sample them again.
+        for each in Workspace.objects.filter(slug=desk) if desk else Workspace.objects.all():
+            forget_desk(each)
         self.stdout.write(f"Embedded {done} restatements; {total - done} were up to date.")
+
+    def store(self, batch: dict[int, str]) -> int:
+        stored = claim_embeddings_store(texts=batch)
+        if not stored:
+            raise CommandError(f"Claim matching's model failed: {embeddings._broken}. Nothing more was embedded.")
+        return len(stored)
