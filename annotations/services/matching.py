@@ -29,7 +29,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
+import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -216,29 +218,42 @@ def claim_embeddings_store(*, texts: dict[int, str]) -> dict[int, bytes]:
         vectors = dict(zip(ids, embeddings.encode([texts[pk].strip() for pk in ids]), strict=True))
     except embeddings.Unavailable:
         return {}
+    _vectors_save(texts=texts, vectors=vectors)
+    return vectors
+
+
+def _vectors_save(*, texts: dict[int, str], vectors: dict[int, bytes]) -> None:
     try:
         with transaction.atomic():
             ClaimEmbedding.objects.bulk_create(
                 [ClaimEmbedding(claim_id=pk, model=embeddings.MODEL, vector=vector,
                                 text_sha256=embeddings.text_sha256(texts[pk].strip()))
-                 for pk, vector in vectors.items()],
+                 for pk, vector in sorted(vectors.items())],
                 update_conflicts=True, unique_fields=["claim"],
                 update_fields=["model", "text_sha256", "vector", "updated_at"],
             )
     except IntegrityError:
         pass
-    return vectors
 
 
-def claim_vector(*, claim: Claim) -> bytes | None:
-    """The claim's restatement embedding, computed and stored when missing or stale; None
-    without a restatement, or without the model."""
-    if not embeddings.available() or not claim.claim_reviewed.strip():
-        return None
+def _stored_vector(claim: Claim) -> bytes | None:
     row = ClaimEmbedding.objects.filter(claim=claim, model=embeddings.MODEL).values_list(
         "vector", "text_sha256").first()
-    vector = _fresh(claim.claim_reviewed, *row) if row else None
-    return vector or claim_embeddings_store(texts={claim.pk: claim.claim_reviewed}).get(claim.pk)
+    return _fresh(claim.claim_reviewed, *row) if row else None
+
+
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def _embedder() -> ThreadPoolExecutor:
+    """One thread per worker process that embeds while the match reads its candidates
+    (made on first use, so after a prefork worker has forked)."""
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="matching-embed")
+        return _executor
 
 
 @dataclass
@@ -264,26 +279,40 @@ def claim_match_candidates(*, claim: Claim) -> list[Candidate]:
     query = " | ".join(query_words(claim.claim_reviewed, idf) + query_words(claim.exact, idf))
     if not query:
         return []
-    mine_vector = claim_vector(claim=claim)
-    mine = matching.ClaimText.of(restatement=claim.claim_reviewed, quote=claim.exact, claimant=claim.claimant,
-                                 vector=mine_vector)
+    restatement = claim.claim_reviewed.strip()
+    use_model = embeddings.available() and bool(restatement)
+    mine_vector = _stored_vector(claim) if use_model else None
+    pending: Future[list[bytes]] | None = None
+    if use_model and mine_vector is None:
+        # The claim's own restatement is embedded in a thread while this one reads and
+        # prepares the candidates: torch computes without the GIL, so the two overlap.
+        pending = _embedder().submit(embeddings.encode, [restatement])
     with connection.cursor() as cursor:
         cursor.execute(CANDIDATES, {
             "workspace": claim.workspace_id, "article": claim.article_id, "claim": claim.pk,
             "query": query, "limit": CANDIDATES_LIMIT, "pool": POOL, "model": embeddings.MODEL,
         })
         rows = cursor.fetchall()
+    prepared = {pk: _claim_text(r.strip(), q, c.strip()) for pk, r, q, c, *_ in rows}
+    background = desk_background(claim.workspace, idf)
+    if pending is not None:
+        try:
+            mine_vector = pending.result()[0]
+        except embeddings.Unavailable:  # logged; this match and the next score words alone
+            mine_vector = None
+        else:
+            _vectors_save(texts={claim.pk: restatement}, vectors={claim.pk: mine_vector})
+    mine = matching.ClaimText.of(restatement=claim.claim_reviewed, quote=claim.exact, claimant=claim.claimant,
+                                 vector=mine_vector)
     vectors: dict[int, bytes | None] = {}
     if mine_vector is not None:
         vectors = {pk: _fresh(r, vector, sha) for pk, r, _q, _c, vector, sha in rows}
         missing = {pk: r for pk, r, *_ in rows if vectors[pk] is None and r.strip()}
         if missing:  # candidates never embedded, or reworded since
             vectors.update(claim_embeddings_store(texts=missing))
-    background = desk_background(claim.workspace, idf)
     scored = [
-        Candidate(pk, matching.score(
-            mine, _with_vector(_claim_text(r.strip(), q, c.strip()), vectors.get(pk)), idf, background))
-        for pk, r, q, c, *_ in rows
+        Candidate(pk, matching.score(mine, _with_vector(prepared[pk], vectors.get(pk)), idf, background))
+        for pk, *_ in rows
     ]
     return sorted(scored, key=lambda c: -c.score.score)
 
