@@ -405,10 +405,17 @@ def pair_set_scores(rows: Sequence[dict], paragraphs: Sequence[str], *, empty_re
     return [int(row["label"]) for row in rows], [score(text(row["a"]), text(row["b"]), idf, background) for row in rows]
 
 
-def reason(claim, other) -> dict:
+# A restatement pair whose embeddings' cosine is this many standard deviations above the
+# unrelated pairs' mean is "close in meaning" in the reason an editor reads: on the pair set,
+# 84% of the same-claim pairs and 9% of the different ones.
+CLOSE_IN_MEANING_Z = 1.5
+
+
+def reason(claim, other, *, similarity: float | None = None) -> dict:
     """Why two claims (anything with claim_reviewed, exact, claimant) were matched, in words
-    an editor reads: the telling words they share (as written) and whether the claimant is
-    the same."""
+    an editor reads: the telling words they share (as written), whether the claimant is the
+    same, and whether the restatements are close in meaning (`similarity`: their embeddings'
+    cosine, when both are stored) even where they share few words."""
     a = ClaimText.of(restatement=claim.claim_reviewed, quote=claim.exact, claimant=claim.claimant)
     b = ClaimText.of(restatement=other.claim_reviewed, quote=other.exact, claimant=other.claimant)
     shared = set(a.rq_words) & set(b.rq_words)
@@ -418,7 +425,8 @@ def reason(claim, other) -> dict:
         if key and key[0] in shared and raw.lower() not in (w.lower() for w in words):
             words.append(raw)
             shared.discard(key[0])
-    return {"shared": words[:8], "same_claimant": same_claimant(a, b)}
+    close = similarity is not None and (similarity - EMBEDDING_MEAN) / EMBEDDING_SD >= CLOSE_IN_MEANING_Z
+    return {"shared": words[:8], "same_claimant": same_claimant(a, b), "close_in_meaning": close}
 
 
 # --- Suggesting claimant and restatement for the claim editor (issue 14) -------------------

@@ -686,15 +686,27 @@ class DeskNav:
 def claim_matches(*, claim: Claim):
     """"Possibly the same claim as ...": open and confirmed suggestions, best first, each
     with .reason (shared words, same claimant: annotations/matching.py)."""
-    from annotations import matching
-    from annotations.models import ClaimMatch, MatchStatus
+    from annotations import embeddings, matching
+    from annotations.models import ClaimEmbedding, ClaimMatch, MatchStatus
 
+    mine = ClaimEmbedding.objects.filter(claim_id=OuterRef("claim_id"), model=embeddings.MODEL)
     queryset = (
         ClaimMatch.objects.filter(claim=claim)
         .exclude(status=MatchStatus.DISMISSED)
-        .select_related("other__article", "other__rating")
+        # Both restatements' embeddings, in the same query: "close in meaning" in the reason.
+        .select_related("other__article", "other__rating", "other__embedding")
+        .annotate(mine_vector=Subquery(mine.values("vector")[:1]), mine_digest=Subquery(mine.values("text_sha256")[:1]))
         .order_by("-score")
     )
+
+    def similarity(m) -> float | None:
+        theirs = getattr(m.other, "embedding", None)
+        if not embeddings.available() or m.mine_vector is None or theirs is None or theirs.model != embeddings.MODEL:
+            return None
+        if (m.mine_digest != embeddings.text_sha256(claim.claim_reviewed.strip())
+                or theirs.text_sha256 != embeddings.text_sha256(m.other.claim_reviewed.strip())):
+            return None  # made from an earlier wording
+        return embeddings.cosine(m.mine_vector, theirs.vector)
 
     class Matches:  # read when the page first uses it, like the queryset it wraps
         rows: list | None = None
@@ -703,7 +715,7 @@ def claim_matches(*, claim: Claim):
             if self.rows is None:
                 self.rows = list(queryset)
                 for m in self.rows:
-                    m.reason = matching.reason(claim, m.other)
+                    m.reason = matching.reason(claim, m.other, similarity=similarity(m))
             return self.rows
 
         def __iter__(self):

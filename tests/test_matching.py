@@ -93,6 +93,16 @@ def test_the_scorer_on_held_out_pairs(model):
     assert statistics.mean(recall) >= (0.85 if model else 0.72)
 
 
+def test_close_in_meaning_needs_both_vectors_and_a_high_cosine():
+    abadi = Claim(claim_reviewed="Abadi would welcome Russian airstrikes", exact="I would welcome it.",
+                  claimant="Haider al-Abadi")
+    again = Claim(claim_reviewed="Iraq's premier would accept Russian bombing", exact="I would welcome it.",
+                  claimant="Haider al-Abadi")
+    assert matching.reason(abadi, again, similarity=0.70)["close_in_meaning"] is True  # z = 1.8
+    assert matching.reason(abadi, again, similarity=0.60)["close_in_meaning"] is False  # z = 1.1
+    assert matching.reason(abadi, again)["close_in_meaning"] is False  # no vectors
+
+
 def test_a_state_and_its_official_are_not_different_claimants():
     state = matching.ClaimText.of(restatement="Russia would strike in Iraq on request", quote="", claimant="Russia")
     official = matching.ClaimText.of(restatement="Russia would strike Iraq if asked", quote="",
@@ -345,6 +355,8 @@ def test_the_editor_shows_the_reason_and_reuses_the_verdict(demo_claims, alice, 
     page = client.get(reverse("claim_edit", args=[claim.workspace.slug, claim.pk])).content.decode()
     assert "shared words: " in page and "welcome" in page and "Reuse this verdict" in page
     assert "Abadi said so on France 24." in page
+    reason = re.search(r'data-testid="match-reason">([^<]*)<', page)[1]
+    assert reason.startswith("close in meaning · shared words: ")  # both restatements are embedded
     url = reverse("match_decide", args=[claim.workspace.slug, match.pk, "reuse"])
     assert client.post(url, {"revision": "x"}).status_code == 302
     assert Claim.objects.get(pk=claim.pk).reused_from_id is None  # refused: no revision
