@@ -355,8 +355,9 @@ def test_the_editor_shows_the_reason_and_reuses_the_verdict(demo_claims, alice, 
     page = client.get(reverse("claim_edit", args=[claim.workspace.slug, claim.pk])).content.decode()
     assert "shared words: " in page and "welcome" in page and "Reuse this verdict" in page
     assert "Abadi said so on France 24." in page
-    reason = re.search(r'data-testid="match-reason">([^<]*)<', page)[1]
-    assert reason.startswith("close in meaning · shared words: ")  # both restatements are embedded
+    found = re.search(r'data-testid="match-reason">([^<]*)<', page)
+    assert found is not None
+    assert found[1].startswith("close in meaning · shared words: ")  # both restatements are embedded
     url = reverse("match_decide", args=[claim.workspace.slug, match.pk, "reuse"])
     assert client.post(url, {"revision": "x"}).status_code == 302
     assert Claim.objects.get(pk=claim.pk).reused_from_id is None  # refused: no revision
