@@ -94,6 +94,14 @@ def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def fresh(text: str, vector: bytes | memoryview | None, digest: str | None) -> bytes | None:
+    """A stored vector, if it was made from this text (ClaimEmbedding.text_sha256); None when
+    there is none or it was made from an earlier wording."""
+    if vector is None or not text.strip() or digest != text_sha256(text.strip()):
+        return None
+    return bytes(vector)
+
+
 def encode(texts: Sequence[str]) -> list[bytes]:
     """Unit-length float32 vectors of the texts, as bytes. Raises Unavailable when the model
     cannot load or run (and from then on available() is False in this process).

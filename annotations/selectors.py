@@ -701,12 +701,11 @@ def claim_matches(*, claim: Claim):
 
     def similarity(m) -> float | None:
         theirs = getattr(m.other, "embedding", None)
-        if not embeddings.available() or m.mine_vector is None or theirs is None or theirs.model != embeddings.MODEL:
+        if not embeddings.available() or theirs is None or theirs.model != embeddings.MODEL:
             return None
-        if (m.mine_digest != embeddings.text_sha256(claim.claim_reviewed.strip())
-                or theirs.text_sha256 != embeddings.text_sha256(m.other.claim_reviewed.strip())):
-            return None  # made from an earlier wording
-        return embeddings.cosine(m.mine_vector, theirs.vector)
+        mine = embeddings.fresh(claim.claim_reviewed, m.mine_vector, m.mine_digest)
+        other = embeddings.fresh(m.other.claim_reviewed, theirs.vector, theirs.text_sha256)
+        return None if mine is None or other is None else embeddings.cosine(mine, other)
 
     class Matches:  # read when the page first uses it, like the queryset it wraps
         rows: list | None = None

@@ -170,7 +170,7 @@ def _desk_background(workspace_id: int, desk: str, idf: matching.Idf) -> matchin
     else:
         texts = [
             matching.ClaimText.of(restatement=r, quote=q, claimant=c,
-                                  vector=_fresh(r, vector, sha) if m == model and model else None)
+                                  vector=embeddings.fresh(r, vector, sha) if m == model and model else None)
             for _, r, q, c, m, sha, vector in rows
         ]
         background = matching.Background.sample(texts, idf, groups=[a for a, *_ in rows], size=400)
@@ -196,13 +196,6 @@ def query_words(text: str, idf: matching.Idf) -> list[str]:
     return [w for w in dict.fromkeys(words) if PLAIN_WORD.match(w)]
 
 
-def _fresh(restatement: str, vector: bytes | memoryview | None, sha: str | None) -> bytes | None:
-    """A stored vector, if it was computed from this restatement."""
-    if vector is None or not restatement.strip() or sha != embeddings.text_sha256(restatement.strip()):
-        return None
-    return bytes(vector)
-
-
 def claim_embeddings_store(*, texts: dict[int, str]) -> dict[int, bytes]:
     """Embed restatements (claim id -> text) and store them; returns the vectors (empty when
     the model is unavailable: the caller scores on words).
@@ -212,7 +205,7 @@ def claim_embeddings_store(*, texts: dict[int, str]) -> dict[int, bytes]:
     and hold them only for that statement, so they cannot deadlock. A claim deleted
     meanwhile fails the foreign key: the vectors are still returned, nothing is stored.
     A vector stored from a wording that has since changed is never used (its digest differs:
-    `_fresh`) and is made again the next time the claim is scored."""
+    `embeddings.fresh`) and is made again the next time the claim is scored."""
     ids = sorted(pk for pk, text in texts.items() if text.strip())
     try:
         vectors = dict(zip(ids, embeddings.encode([texts[pk].strip() for pk in ids]), strict=True))
@@ -239,7 +232,7 @@ def _vectors_save(*, texts: dict[int, str], vectors: dict[int, bytes]) -> None:
 def _stored_vector(claim: Claim) -> bytes | None:
     row = ClaimEmbedding.objects.filter(claim=claim, model=embeddings.MODEL).values_list(
         "vector", "text_sha256").first()
-    return _fresh(claim.claim_reviewed, *row) if row else None
+    return embeddings.fresh(claim.claim_reviewed, *row) if row else None
 
 
 _executor: ThreadPoolExecutor | None = None
@@ -267,10 +260,6 @@ def _claim_text(restatement: str, quote: str, claimant: str) -> matching.ClaimTe
     """A candidate prepared for scoring (its words stemmed, attribution stripped: a quarter of
     a millisecond), kept in the worker: the same claims come up as candidates again and again."""
     return matching.ClaimText.of(restatement=restatement, quote=quote, claimant=claimant)
-
-
-def _with_vector(text: matching.ClaimText, vector: bytes | None) -> matching.ClaimText:
-    return dataclasses.replace(text, vector=vector if text.restatement else None)
 
 
 def claim_match_candidates(*, claim: Claim) -> list[Candidate]:
@@ -306,12 +295,12 @@ def claim_match_candidates(*, claim: Claim) -> list[Candidate]:
                                  vector=mine_vector)
     vectors: dict[int, bytes | None] = {}
     if mine_vector is not None:
-        vectors = {pk: _fresh(r, vector, sha) for pk, r, _q, _c, vector, sha in rows}
+        vectors = {pk: embeddings.fresh(r, vector, sha) for pk, r, _q, _c, vector, sha in rows}
         missing = {pk: r for pk, r, *_ in rows if vectors[pk] is None and r.strip()}
         if missing:  # candidates never embedded, or reworded since
             vectors.update(claim_embeddings_store(texts=missing))
     scored = [
-        Candidate(pk, matching.score(mine, _with_vector(prepared[pk], vectors.get(pk)), idf, background))
+        Candidate(pk, matching.score(mine, dataclasses.replace(prepared[pk], vector=vectors.get(pk)), idf, background))
         for pk, *_ in rows
     ]
     return sorted(scored, key=lambda c: -c.score.score)
